@@ -1,0 +1,209 @@
+/**
+ * The one interface every storage backend implements (s3, oss, fs, http). Small and streaming: callers
+ * branch on {@link Capabilities}, never on the provider type.
+ *
+ * Contract shared by all implementations (proved by `test/providers/conformance.ts`):
+ * - Keys are exact strings (no normalisation: NFC and NFD are different keys). Listing returns keys in the
+ *   provider's order: UTF-8 byte order for object stores and fs (`compareKeys`), list order for `http`.
+ * - Every method takes an AbortSignal and stops promptly when it fires.
+ * - Errors are the classes of `common/errors.ts`, mapped in one function per provider.
+ */
+import type { Readable } from 'node:stream';
+
+/** Checksum algorithms Ferry knows, by the name used in reports and metadata. Values are base64 unless noted. */
+export const ChecksumAlgorithm = {
+  /** MD5 of the whole object (hex, as in single-part ETags). */
+  md5: 'md5',
+  /** CRC-64/XZ as OSS reports it (`x-oss-hash-crc64ecma`), unsigned decimal string. */
+  crc64ecma: 'crc64ecma',
+  crc32: 'crc32',
+  crc32c: 'crc32c',
+  crc64nvme: 'crc64nvme',
+  sha256: 'sha256',
+} as const;
+export type ChecksumAlgorithm = (typeof ChecksumAlgorithm)[keyof typeof ChecksumAlgorithm];
+
+/** Checksums of a whole object, by algorithm. */
+export type Checksums = Partial<Record<ChecksumAlgorithm, string>>;
+
+/** What a listing or stat says about one object. Plain data: it crosses activity boundaries. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Last-modified time in epoch milliseconds. */
+  lastModified: number;
+  /** Entity tag without quotes, when the store has one. */
+  etag?: string;
+  /** Whole-object checksums the store reports (listing may omit them; stat/get fill what they can). */
+  checksums?: Checksums;
+  contentType?: string;
+  /** User metadata (lower-case names without the `x-amz-meta-`/`x-oss-meta-` prefix). Filled by stat/get. */
+  metadata?: Record<string, string>;
+  /**
+   * Resume position of this entry for {@link ListOptions.startAfter}. Equal to `key` for stores listed in key
+   * order; the list-line number for `http` lists.
+   */
+  position: string;
+}
+
+export interface ListOptions {
+  /** Only keys starting with this prefix. */
+  prefix?: string;
+  /** Exclusive start: a `position` from an earlier entry (or page's `next`). */
+  startAfter?: string;
+  /** Page size hint (providers cap it at their maximum, e.g. 1000). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  /** Position to pass as `startAfter` for the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. Omitted = to the end. */
+  end?: number;
+}
+
+export interface GetOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  body: Readable;
+  /** Object info as the GET response reports it (size is the whole object's size). */
+  info: ObjectInfo;
+  /** Length of `body` in bytes. */
+  contentLength: number;
+}
+
+export interface WriteOptions {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface PutOptions extends WriteOptions {
+  /** Exact body length when known; omit for unknown-size streams. */
+  size?: number;
+}
+
+export interface PutResult {
+  etag?: string;
+  /** Checksums the store reported (or computed by the provider) for what was written. */
+  checksums?: Checksums;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+  checksums?: Checksums;
+}
+
+/** A source for upload-part-copy / server-side copy: an object in another bucket of the same endpoint. */
+export interface CopySource {
+  bucket: string;
+  key: string;
+  /** Guards against copying a changed source (S3 `x-amz-copy-source-if-match`). */
+  etag?: string;
+}
+
+/** Features a provider offers. Callers test these; they never test the provider type. */
+export interface Capabilities {
+  /** Checksums the store keeps for every object and reports on stat (and maybe listing). */
+  checksums: readonly ChecksumAlgorithm[];
+  /** Whether a single-part upload's ETag is its MD5 (S3/OSS without SSE-KMS). */
+  etagIsMd5: boolean;
+  /** Largest object one `put` can write. */
+  maxSinglePut: number;
+  /** Multipart upload limits, or null when the provider has no multipart (writes any size with `put`). */
+  multipart: { minPartSize: number; maxPartSize: number; maxParts: number } | null;
+  /** Server-side copy between buckets of the same endpoint (`copyObject`). */
+  serverSideCopy: boolean;
+  /** Largest object `copyObject` takes in one request (OSS: 1 GB, S3: 5 GiB). */
+  maxServerSideCopy: number;
+  /** Upload-part-copy for server-side copies of larger objects. */
+  uploadPartCopy: boolean;
+  writable: boolean;
+  /** Whether keys ending in `/` can be stored as objects. */
+  trailingSlashKeys: boolean;
+  /** Whether keys with empty path segments (`a//b`, leading `/`) can be stored. */
+  emptyPathSegments: boolean;
+  /** Whether content-type and user metadata are stored and returned. */
+  metadata: boolean;
+  /** `key` = listing is in UTF-8 byte order of keys; `list` = the order of a list file. */
+  order: 'key' | 'list';
+}
+
+/**
+ * One bucket (or fs root, or URL list) opened with resolved credentials. Created by the registry on a worker;
+ * never serialised.
+ */
+export interface ObjectProvider {
+  readonly type: string;
+  /**
+   * Non-secret identity of endpoint + credential profile. Two providers with equal `endpointId` can copy
+   * server-side between their buckets.
+   */
+  readonly endpointId: string;
+  /** Bucket name (or fs root / list location) — what {@link CopySource.bucket} refers to. */
+  readonly bucket: string;
+  readonly capabilities: Capabilities;
+
+  /** Lists one page in provider order. Throws BucketNotFoundError / AccessDeniedError. */
+  list(opts?: ListOptions): Promise<ListPage>;
+  /** Object info with metadata and stored checksums. Throws NotFoundError when missing. */
+  stat(key: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
+  /** Streams the object (or a byte range). Throws NotFoundError when missing. */
+  get(key: string, opts?: GetOptions): Promise<GetResult>;
+  /** Writes a whole object from a stream or buffer; an aborted put leaves no visible object. */
+  put(key: string, body: Readable | Buffer, opts?: PutOptions): Promise<PutResult>;
+  /** Rejects keys this store cannot hold, with an InvalidKeyError naming the rule. Pure; no I/O. */
+  validateKey(key: string): void;
+
+  createMultipart?(key: string, opts?: WriteOptions): Promise<string>;
+  uploadPart?(key: string, uploadId: string, partNumber: number, body: Readable | Buffer, size: number, opts?: { signal?: AbortSignal }): Promise<UploadedPart>;
+  uploadPartCopy?(key: string, uploadId: string, partNumber: number, source: CopySource, range: ByteRange, opts?: { signal?: AbortSignal }): Promise<UploadedPart>;
+  completeMultipart?(key: string, uploadId: string, parts: UploadedPart[], opts?: { signal?: AbortSignal }): Promise<PutResult>;
+  abortMultipart?(key: string, uploadId: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Unfinished multipart uploads under a prefix (cleanup and orphan checks). */
+  listMultipartUploads?(prefix?: string, opts?: { signal?: AbortSignal }): Promise<{ key: string; uploadId: string; initiated: number }[]>;
+  /** Server-side copy from another bucket of the same endpoint, keeping content-type and metadata. */
+  copyObject?(source: CopySource, key: string, opts?: WriteOptions): Promise<PutResult>;
+  /** Removes an object. Only used to clean up partial writes and in tests: Ferry never deletes source data. */
+  delete?(key: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Releases sockets and handles. */
+  close?(): Promise<void>;
+}
+
+/** Which bucket/root and credentials a provider opens: the `source`/`destination` block of a job, no secrets. */
+export interface EndpointSpec {
+  type: 's3' | 'oss' | 'fs' | 'http';
+  endpoint?: string;
+  region?: string;
+  bucket?: string;
+  prefix?: string;
+  /** Credential profile name, resolved on the worker. */
+  credentials?: string;
+  /** fs: root directory. */
+  path?: string;
+  /** http: list file (one URL per line, or ossimport's two-column form). */
+  list?: string;
+  /** s3: force path-style addressing (default true for custom endpoints). */
+  forcePathStyle?: boolean;
+  /** oss: request signature version (default `v4`). */
+  signatureVersion?: 'v1' | 'v4';
+}
+
+/** Resolved secrets for one profile. Lives only in worker memory. */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}

@@ -1,0 +1,106 @@
+/**
+ * Real S3 servers for tests and benchmarks: MinIO (primary) and versitygw (second implementation), each on a
+ * free loopback port with a fresh data dir, started by pid and stopped by pid. Buckets are created through
+ * the SDK (versitygw needs that for its owner/ACL xattrs).
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { S3Client, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { freePort, httpOk, spawnManaged, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
+
+export interface S3TestServer {
+  kind: 'minio' | 'versitygw';
+  endpoint: string;
+  port: number;
+  accessKeyId: string;
+  secretAccessKey: string;
+  process: ManagedProcess;
+  /** An SDK client with root credentials (for fixtures and assertions, not for the code under test). */
+  client: S3Client;
+  createBucket(name: string): Promise<void>;
+  /** Deletes every object and pending upload of a bucket (between benchmark runs). */
+  emptyBucket(name: string): Promise<void>;
+  /** Env vars that make credential profile `profile` resolve to this server's root keys. */
+  credentialEnv(profile: string): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+function rootClient(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
+  return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+}
+
+function wrap(kind: S3TestServer['kind'], port: number, accessKeyId: string, secretAccessKey: string, proc: ManagedProcess): S3TestServer {
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = rootClient(endpoint, accessKeyId, secretAccessKey);
+  return {
+    kind,
+    endpoint,
+    port,
+    accessKeyId,
+    secretAccessKey,
+    process: proc,
+    client,
+    async createBucket(name) {
+      await client.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async emptyBucket(name) {
+      for (;;) {
+        const out = await client.send(new ListObjectsV2Command({ Bucket: name, MaxKeys: 1000 }));
+        const keys = (out.Contents ?? []).map((o) => ({ Key: o.Key! }));
+        if (!keys.length) break;
+        await client.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys, Quiet: true } }));
+      }
+      const ups = await client.send(new ListMultipartUploadsCommand({ Bucket: name }));
+      for (const u of ups.Uploads ?? []) await client.send(new AbortMultipartUploadCommand({ Bucket: name, Key: u.Key!, UploadId: u.UploadId! }));
+    },
+    credentialEnv(profile) {
+      const pre = `FERRY_CREDENTIALS_${profile.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_`;
+      return { [`${pre}ACCESS_KEY_ID`]: accessKeyId, [`${pre}SECRET_ACCESS_KEY`]: secretAccessKey };
+    },
+    async stop() {
+      client.destroy();
+      await proc.stop();
+    },
+  };
+}
+
+/** Starts MinIO (single drive) on a free port; resolves when `/minio/health/live` answers 200. */
+export async function startMinio(opts: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3TestServer> {
+  const accessKeyId = opts.accessKeyId ?? 'minioadmin';
+  const secretAccessKey = opts.secretAccessKey ?? 'minioadmin-secret';
+  const [port, consolePort] = [await freePort(), await freePort()];
+  const data = tempDir('minio');
+  const proc = spawnManaged({
+    name: 'minio',
+    command: toolPath('minio'),
+    args: ['server', data, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+    env: { MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+    ownedDirs: [data],
+  });
+  await waitUntil(proc, 'minio', () => httpOk(`http://127.0.0.1:${port}/minio/health/live`));
+  return wrap('minio', port, accessKeyId, secretAccessKey, proc);
+}
+
+/** Starts versitygw with the posix backend on a fresh dir; resolves when `/health` answers 200. */
+export async function startVersitygw(opts: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3TestServer> {
+  const accessKeyId = opts.accessKeyId ?? 'vgwadmin';
+  const secretAccessKey = opts.secretAccessKey ?? 'vgwsecret123';
+  const port = await freePort();
+  const base = tempDir('vgw');
+  const [data, vers, sidecar] = ['data', 'versions', 'sidecar'].map((d) => join(base, d)) as [string, string, string];
+  for (const d of [data, vers, sidecar]) mkdirSync(d, { recursive: true });
+  const proc = spawnManaged({
+    name: 'versitygw',
+    command: toolPath('versitygw'),
+    args: ['--port', `127.0.0.1:${port}`, '--health', '/health', 'posix', '--sidecar', sidecar, '--versioning-dir', vers, data],
+    env: { ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
+    ownedDirs: [base],
+  });
+  await waitUntil(proc, 'versitygw', () => httpOk(`http://127.0.0.1:${port}/health`));
+  return wrap('versitygw', port, accessKeyId, secretAccessKey, proc);
+}
+
+/** Starts the named S3 server. */
+export function startS3Server(kind: S3TestServer['kind']): Promise<S3TestServer> {
+  return kind === 'minio' ? startMinio() : startVersitygw();
+}
