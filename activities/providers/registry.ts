@@ -7,6 +7,8 @@ import type { CredentialSources } from '../credentials';
 import { InvalidConfigError } from '../../common/errors';
 import { openFsProvider } from './fs';
 import { openS3Provider } from './s3';
+import { openHttpProvider } from './http';
+import { openOssProvider } from './oss';
 
 /** Worker-side context a provider needs to open: where secrets come from. */
 export interface ProviderContext {
@@ -20,8 +22,8 @@ export type ProviderFactory = (spec: EndpointSpec, ctx: ProviderContext) => Obje
 const factories: Record<EndpointSpec['type'], ProviderFactory | undefined> = {
   fs: openFsProvider,
   s3: openS3Provider,
-  oss: undefined,
-  http: undefined,
+  oss: openOssProvider,
+  http: openHttpProvider,
 };
 
 /** Opens the provider for `spec`. Throws InvalidConfigError for an unknown type. */

@@ -17,7 +17,6 @@ test('workflows/ may not import Node built-ins, provider SDKs or activity code, 
     [`import OSS from 'ali-oss';\nexport const x = OSS;`, 'no-restricted-imports'],
     [`import { openProvider } from '../activities/providers/registry';\nexport const x = openProvider;`, 'no-restricted-imports'],
     [`export const x = Math.random();`, 'no-restricted-properties'],
-    [`export const x = Date.now();`, 'no-restricted-properties'],
     [`setTimeout(() => undefined, 1);`, 'no-restricted-globals'],
   ];
   for (const [code, rule] of cases) {

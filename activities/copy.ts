@@ -1,0 +1,437 @@
+/**
+ * `copyRange`: copies one bounded batch of a task's key range (≤ 1000 objects or ~2 GiB), with at most
+ * `limits.objects` transfers in flight, and heartbeats a resume cursor plus the parts of large objects in
+ * progress, so a killed worker resumes after the last finished key and *inside* large objects.
+ *
+ * Per object: filter → overwrite policy against the destination listing (one LIST per 1000 keys) → server-side
+ * copy (same endpoint and credentials), streamed single put, or multipart with ranged reads → inline checksum
+ * checks → after the batch, size verification against a fresh destination listing. Per-object errors are
+ * retried in place (3 attempts, back-off honouring Retry-After), then recorded as failures — never skipped.
+ */
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
+import type { ObjectInfo, ObjectProvider, UploadedPart } from './providers/provider';
+import type { BatchCheckpoint, BatchInput, BatchResult, MultipartCheckpoint } from '../workflows/types';
+import type { ControlState } from '../workflows/messages';
+import type { ActivityContext } from './context';
+import { TokenBucket, ThrottledTap } from './throttle';
+import { Crc64, combineCrc64Parts } from './checksum/crc64';
+import { comparePositions, destinationIndex, isMd5Etag, listRange, sameObject } from './range';
+import { FailureLog } from './failures';
+import { compileFilter } from '../common/glob';
+import { mapKey } from '../common/keys';
+import { addCounters, emptyCounters, type Counters, type FailureRecord } from '../common/progress';
+import { ChecksumMismatchError, NotFoundError, ObjectTooLargeError, SizeMismatchError, SourceChangedError, ThrottledError, errorClass, errorMessage, isAbortError, isRetryable } from '../common/errors';
+
+/** Objects per batch (one source LIST page). */
+export const BATCH_OBJECTS = 1000;
+/** A batch stops listing once it holds this many bytes (at least one object). */
+export const BATCH_BYTES = 2 * 1024 ** 3;
+/** Attempts per object inside a batch before it is recorded as failed. */
+export const OBJECT_ATTEMPTS = 3;
+/** Parts of one large object uploaded in parallel (within the batch's transfer budget). */
+const PART_CONCURRENCY = 4;
+/** Heartbeat details must stay small: objects are cut into at most this many parts. */
+const MAX_TRACKED_PARTS = 1000;
+const FAILURE_SAMPLE = 10;
+
+type Outcome = 'copied' | 'skipped' | 'kept' | 'failed' | 'excluded';
+
+/** Runtime state of one batch attempt. */
+interface Batch {
+  input: BatchInput;
+  src: ObjectProvider;
+  dst: ObjectProvider;
+  signal: AbortSignal;
+  bandwidth: TokenBucket;
+  objectRate: TokenBucket;
+  checkpoint: BatchCheckpoint;
+  failures: FailureLog;
+  sample: FailureRecord[];
+  failureCount: number;
+  control: ControlState | undefined;
+  /** Destination keys copied in this attempt → expected size (for the post-batch size check). */
+  copiedSizes: Map<string, { size: number; srcKey: string }>;
+  lastBeat: number;
+}
+
+const serverSide = (b: Batch) => b.src.endpointId === b.dst.endpointId && b.dst.capabilities.serverSideCopy && !!b.dst.copyObject;
+
+function beat(b: Batch, force = false): void {
+  const now = Date.now();
+  if (!force && now - b.lastBeat < 1000) return;
+  b.lastBeat = now;
+  Context.current().heartbeat(b.checkpoint);
+}
+
+/** Copies or verifies one batch. See the file comment. */
+export async function copyRange(ctx: ActivityContext, input: BatchInput): Promise<BatchResult> {
+  const actx = Context.current();
+  const src = ctx.provider(input.job.source);
+  const dst = ctx.provider(input.job.destination);
+  const resumed = actx.info.attempt > 1 ? (actx.info.heartbeatDetails as BatchCheckpoint | undefined) : undefined;
+  const checkpoint: BatchCheckpoint = resumed ?? {
+    cursor: input.cursor,
+    objects: emptyCounters(),
+    bytes: emptyCounters(),
+    uploads: input.uploads ?? {},
+    failuresRecorded: 0,
+    throttleEvents: 0,
+  };
+  const abort = new AbortController();
+  const onCancel = () => abort.abort(actx.cancellationSignal.reason);
+  actx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  const failures = new FailureLog(ctx.reportDir, input.job.name, input.runTag, input.round, input.n, input.batch);
+  if (resumed) await failures.truncateAfter(checkpoint.cursor, (a, b) => comparePositions(src, a, b));
+  const b: Batch = {
+    input,
+    src,
+    dst,
+    signal: abort.signal,
+    bandwidth: new TokenBucket(input.limits.bandwidth !== undefined ? input.limits.bandwidth / Math.max(1, input.limits.tasks) : undefined, 256 * 1024),
+    objectRate: new TokenBucket(input.limits.objectsPerSecond !== undefined ? input.limits.objectsPerSecond / Math.max(1, input.limits.tasks) : undefined),
+    checkpoint,
+    failures,
+    sample: [],
+    failureCount: checkpoint.failuresRecorded,
+    control: undefined,
+    copiedSizes: new Map(),
+    lastBeat: 0,
+  };
+  const unsubscribe = ctx.hub.subscribe(input.parentId, (state) => {
+    b.control = state;
+    b.bandwidth.setRate(state.bandwidthPerTask);
+    b.objectRate.setRate(state.objectsPerSecondPerTask);
+    if (state.paused && !abort.signal.aborted) abort.abort(new PausedError());
+  });
+  try {
+    return await runBatch(b);
+  } finally {
+    unsubscribe();
+    actx.cancellationSignal.removeEventListener('abort', onCancel);
+  }
+}
+
+/** Raised inside a batch when the job is paused: in-flight transfers abort and the batch returns its cursor. */
+class PausedError extends Error {
+  override readonly name = 'PausedError';
+}
+
+async function runBatch(b: Batch): Promise<BatchResult> {
+  const { input, src, dst, checkpoint } = b;
+  const job = input.job;
+  const { entries, done } = await listRange(src, job.source.prefix, input.range, checkpoint.cursor, BATCH_OBJECTS, BATCH_BYTES, b.signal);
+  const verifyOnly = job.mode === 'verify';
+  const needIndex = verifyOnly || job.overwrite !== 'always';
+  const index = needIndex ? await destinationIndex(src, dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
+  const include = compileFilter(job.filter.include, job.filter.exclude);
+  const finished = new Array<boolean>(entries.length).fill(false);
+  let contiguous = -1;
+  const complete = (i: number) => {
+    finished[i] = true;
+    while (contiguous + 1 < entries.length && finished[contiguous + 1]) contiguous++;
+    if (contiguous >= 0) checkpoint.cursor = entries[contiguous]!.position;
+    beat(b);
+  };
+
+  let next = 0;
+  let paused = false;
+  const lane = async () => {
+    while (next < entries.length && !paused) {
+      const i = next++;
+      const o = entries[i]!;
+      try {
+        const outcome = await processObject(b, o, index, include, verifyOnly);
+        count(b, outcome, o.size);
+        complete(i);
+      } catch (e) {
+        if (e instanceof PausedError || (isAbortError(e) && b.signal.reason instanceof PausedError)) {
+          paused = true;
+          return;
+        }
+        throw e;
+      }
+    }
+  };
+  const lanes = Math.max(1, Math.min(b.control?.objects ?? input.limits.objects, entries.length));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
+  if (!paused && b.copiedSizes.size && job.verify !== 'none' && !verifyOnly) await verifySizes(b, entries);
+  checkpoint.failuresRecorded = b.failureCount;
+  beat(b, true);
+  const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
+  return {
+    cursor: checkpoint.cursor,
+    done: done && !paused && contiguous === entries.length - 1,
+    paused,
+    objects: checkpoint.objects,
+    bytes: checkpoint.bytes,
+    failures: b.sample,
+    failureCount: b.failureCount,
+    throttleEvents: checkpoint.throttleEvents,
+    uploads: paused ? remainingUploads : undefined,
+  };
+}
+
+function count(b: Batch, outcome: Outcome, size: number): void {
+  const c: Partial<Counters> = {};
+  const verifying = b.input.job.verify !== 'none' || b.input.job.mode === 'verify';
+  switch (outcome) {
+    case 'copied':
+      c.copied = 1;
+      break;
+    case 'skipped':
+      // In retry rounds, objects already in place were counted in the round that placed them.
+      if (b.input.round > 0) return;
+      c.skipped = 1;
+      if (verifying) c.verified = 1;
+      break;
+    case 'kept':
+      if (b.input.round > 0) return;
+      c.skipped = 1;
+      break;
+    case 'failed':
+      c.failed = 1;
+      break;
+    case 'excluded':
+      if (b.input.round > 0) return;
+      c.excluded = 1;
+      break;
+  }
+  addCounters(b.checkpoint.objects, c);
+  const bytes: Partial<Counters> = {};
+  for (const k of Object.keys(c) as (keyof Counters)[]) bytes[k] = size;
+  addCounters(b.checkpoint.bytes, bytes);
+}
+
+function recordFailure(b: Batch, o: ObjectInfo, err: unknown): void {
+  const rec: FailureRecord = { key: o.key, size: o.size, errorClass: errorClass(err), message: errorMessage(err), task: b.input.taskId };
+  b.failureCount++;
+  if (b.sample.length < FAILURE_SAMPLE) b.sample.push(rec);
+  b.failures.add(rec, o.position);
+}
+
+/** Decides and performs the work for one source object; returns what happened. Per-object failures are recorded, not thrown. */
+async function processObject(b: Batch, o: ObjectInfo, index: Map<string, ObjectInfo>, include: (k: string) => boolean, verifyOnly: boolean): Promise<Outcome> {
+  const job = b.input.job;
+  const rel = job.source.prefix && o.key.startsWith(job.source.prefix) ? o.key.slice(job.source.prefix.length) : o.key;
+  if (!include(rel)) return 'excluded';
+  if (job.filter.modifiedSince !== undefined && o.lastModified < job.filter.modifiedSince) return 'excluded';
+  const dstKey = mapKey(o.key, job.source.prefix, job.destination.prefix);
+  const existing = index.get(dstKey);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await b.objectRate.take(1, b.signal);
+      if (verifyOnly) {
+        await verifyObject(b, o, dstKey, existing);
+        return 'skipped';
+      }
+      if (existing) {
+        const same = sameObject(o, existing, b.src.capabilities.etagIsMd5, b.dst.capabilities.etagIsMd5);
+        if (job.overwrite === 'never') return same ? 'skipped' : 'kept';
+        if (job.overwrite === 'if-different' && same) return 'skipped';
+        if (job.overwrite === 'if-newer' && o.lastModified <= existing.lastModified) return same ? 'skipped' : 'kept';
+      }
+      await copyObject(b, o, dstKey);
+      return 'copied';
+    } catch (e) {
+      if (b.signal.aborted) throw b.signal.reason instanceof PausedError ? b.signal.reason : e;
+      if (e instanceof ThrottledError) b.checkpoint.throttleEvents++;
+      if (attempt < OBJECT_ATTEMPTS && isRetryable(e)) {
+        const base = e instanceof ThrottledError && e.retryAfterMs ? e.retryAfterMs : 500 * 2 ** attempt;
+        await sleep(base * (0.75 + Math.random() * 0.5), undefined, { signal: b.signal }).catch(() => undefined);
+        continue;
+      }
+      const err = e instanceof NotFoundError && !existing && e.message.includes(o.key) ? new NotFoundError(`source object was deleted after listing: ${e.message}`, { code: e.code }) : e;
+      recordFailure(b, o, err);
+      return 'failed';
+    }
+  }
+}
+
+/** Rejects a GET whose object differs from the listed version (changed between listing and copy). */
+function checkUnchanged(listed: ObjectInfo, got: ObjectInfo): void {
+  const changed =
+    got.size !== listed.size ||
+    (listed.etag && got.etag && listed.etag !== got.etag) ||
+    (listed.lastModified && got.lastModified && Math.abs(got.lastModified - listed.lastModified) >= 1000);
+  if (changed) {
+    throw new SourceChangedError(
+      `source object changed after listing (listed size ${listed.size}, etag ${listed.etag ?? '-'}, modified ${new Date(listed.lastModified).toISOString()}; now size ${got.size}, etag ${got.etag ?? '-'})`,
+    );
+  }
+}
+
+function wantChecksums(b: Batch): boolean {
+  return b.input.job.verify === 'checksum' || b.input.job.verify === 'content';
+}
+
+async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
+  const { src, dst, input } = b;
+  dst.validateKey(dstKey);
+  const mp = dst.capabilities.multipart;
+  const maxSize = mp && dst.createMultipart ? mp.maxPartSize * mp.maxParts : dst.capabilities.maxSinglePut;
+  if (o.size > maxSize) throw new ObjectTooLargeError(`${o.size} bytes is more than the destination can store (${maxSize})`);
+  const useMultipart = !!mp && !!dst.createMultipart && (o.size >= input.job.multipart.threshold || o.size > dst.capabilities.maxSinglePut);
+  if (serverSide(b) && o.size <= dst.capabilities.maxServerSideCopy && !useMultipart) {
+    await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, { signal: b.signal });
+    b.copiedSizes.set(dstKey, { size: o.size, srcKey: o.key });
+    await b.bandwidth.take(0, b.signal);
+    return;
+  }
+  if (useMultipart) return copyMultipart(b, o, dstKey);
+  const got = await src.get(o.key, { signal: b.signal });
+  try {
+    checkUnchanged(o, got.info);
+  } catch (e) {
+    got.body.destroy();
+    throw e;
+  }
+  const md5 = wantChecksums(b) && (dst.capabilities.etagIsMd5 || (src.capabilities.etagIsMd5 && isMd5Etag(o.etag))) ? createHash('md5') : undefined;
+  const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, md5 ? [md5] : []);
+  const body = got.body.pipe(tap);
+  got.body.on('error', (e) => tap.destroy(e));
+  const res = await dst.put(dstKey, body, { size: o.size, contentType: got.info.contentType, metadata: got.info.metadata, signal: b.signal });
+  if (tap.bytes !== o.size) throw new SizeMismatchError(`read ${tap.bytes} bytes of ${o.size} from the source`);
+  if (md5) {
+    const sum = md5.digest('hex');
+    if (src.capabilities.etagIsMd5 && isMd5Etag(o.etag) && o.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`source MD5 ${sum} differs from the source ETag ${o.etag}`);
+    if (dst.capabilities.etagIsMd5 && isMd5Etag(res.etag) && res.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`destination ETag ${res.etag} differs from the MD5 of the bytes sent (${sum})`);
+    if (input.job.verify === 'content') await compareContent(b, dstKey, sum);
+  }
+  b.copiedSizes.set(dstKey, { size: o.size, srcKey: o.key });
+}
+
+/** Re-reads the destination and compares its MD5 with the source's (verify: content). */
+async function compareContent(b: Batch, dstKey: string, expectedMd5: string): Promise<void> {
+  const got = await b.dst.get(dstKey, { signal: b.signal });
+  const h = createHash('md5');
+  await pipeline(got.body, async function* (source: AsyncIterable<Buffer>) {
+    for await (const c of source) h.update(c);
+    yield* [];
+  });
+  const sum = h.digest('hex');
+  if (sum !== expectedMd5) throw new ChecksumMismatchError(`destination content MD5 ${sum} differs from the source's ${expectedMd5}`);
+}
+
+function partSizeFor(b: Batch, size: number): number {
+  const mp = b.dst.capabilities.multipart!;
+  const want = Math.max(b.input.job.multipart.partSize, mp.minPartSize, Math.ceil(size / Math.min(mp.maxParts, MAX_TRACKED_PARTS)));
+  return Math.min(want, mp.maxPartSize);
+}
+
+/**
+ * Multipart copy with ranged reads (or upload-part-copy on the same endpoint). Completed parts live in the
+ * checkpoint, so a new attempt continues the same upload; a source that changed since starts over.
+ */
+async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
+  const { src, dst, checkpoint } = b;
+  let up: MultipartCheckpoint | undefined = checkpoint.uploads[dstKey];
+  if (up && (up.sourceSize !== o.size || (o.etag && up.sourceEtag && up.sourceEtag !== o.etag) || up.sourceModified !== o.lastModified)) {
+    await dst.abortMultipart?.(dstKey, up.uploadId).catch(() => undefined);
+    up = undefined;
+  }
+  const head = await src.stat(o.key, { signal: b.signal });
+  checkUnchanged(o, head);
+  if (!up) {
+    const uploadId = await dst.createMultipart!(dstKey, { contentType: head.contentType, metadata: head.metadata, signal: b.signal });
+    up = { uploadId, sourceEtag: o.etag, sourceSize: o.size, sourceModified: o.lastModified, partSize: partSizeFor(b, o.size), parts: [] };
+    checkpoint.uploads[dstKey] = up;
+    beat(b, true);
+  }
+  const u = up;
+  const total = Math.max(1, Math.ceil(o.size / u.partSize));
+  const have = new Set(u.parts.map((p) => p.partNumber));
+  const todo = Array.from({ length: total }, (_, i) => i + 1).filter((n) => !have.has(n));
+  const copyParts = serverSide(b) && dst.capabilities.uploadPartCopy && !!dst.uploadPartCopy;
+  const checksums = wantChecksums(b);
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const n = todo[next++]!;
+      const start = (n - 1) * u.partSize;
+      const end = Math.min(o.size, start + u.partSize) - 1;
+      const size = end - start + 1;
+      let part: UploadedPart;
+      let crc: string | undefined;
+      if (copyParts) {
+        part = await dst.uploadPartCopy!(dstKey, u.uploadId, n, { bucket: src.bucket, key: o.key, etag: o.etag }, { start, end }, { signal: b.signal });
+      } else {
+        const got = await src.get(o.key, { range: { start, end }, signal: b.signal });
+        const md5 = checksums && dst.capabilities.etagIsMd5 ? createHash('md5') : undefined;
+        const c64 = checksums ? new Crc64() : undefined;
+        const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [md5, c64].filter((h) => h !== undefined));
+        got.body.on('error', (e) => tap.destroy(e));
+        part = await dst.uploadPart!(dstKey, u.uploadId, n, got.body.pipe(tap), size, { signal: b.signal });
+        if (tap.bytes !== size) throw new SizeMismatchError(`part ${n}: read ${tap.bytes} of ${size} bytes`);
+        if (md5 && isMd5Etag(part.etag) && part.etag.toLowerCase() !== md5.digest('hex')) throw new ChecksumMismatchError(`part ${n}: destination ETag differs from the MD5 of the bytes sent`);
+        crc = c64?.toString();
+      }
+      u.parts.push({ partNumber: n, etag: part.etag, size, crc64: crc });
+      beat(b, true);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, todo.length) }, worker));
+  const parts = [...u.parts].sort((a, c) => a.partNumber - c.partNumber);
+  await dst.completeMultipart!(dstKey, u.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), { signal: b.signal });
+  delete checkpoint.uploads[dstKey];
+  beat(b, true);
+  // Whole-object checksum: combine the parts' CRC-64s; compare with the source's when it has one, and record
+  // it in destination metadata (server-side self-copy) when the destination keeps no CRC-64 of its own.
+  const whole = parts.every((p) => p.crc64) ? combineCrc64Parts(parts.map((p) => ({ crc: p.crc64!, size: p.size }))) : undefined;
+  if (whole) {
+    const srcCrc = head.checksums?.crc64ecma;
+    if (srcCrc && srcCrc !== whole) throw new ChecksumMismatchError(`source CRC-64 ${srcCrc} differs from the CRC-64 of the bytes read (${whole})`);
+    if (dst.capabilities.checksums.includes('crc64ecma')) {
+      const d = await dst.stat(dstKey, { signal: b.signal });
+      if (d.checksums?.crc64ecma && d.checksums.crc64ecma !== whole) throw new ChecksumMismatchError(`destination CRC-64 ${d.checksums.crc64ecma} differs from the source's ${whole}`);
+    } else if (dst.capabilities.metadata && dst.copyObject && dst.capabilities.serverSideCopy && o.size <= dst.capabilities.maxServerSideCopy) {
+      await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { contentType: head.contentType ?? 'application/octet-stream', metadata: { ...head.metadata, 'ferry-crc64ecma': whole }, signal: b.signal });
+    }
+  }
+  b.copiedSizes.set(dstKey, { size: o.size, srcKey: o.key });
+}
+
+/** Verify-only jobs: compares one object with its destination copy by the job's verify mode. */
+async function verifyObject(b: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined): Promise<void> {
+  if (!existing) throw new NotFoundError(`missing at the destination (${dstKey})`, { code: 'MissingAtDestination' });
+  if (existing.size !== o.size) throw new SizeMismatchError(`destination has ${existing.size} bytes, source ${o.size}`);
+  const mode = b.input.job.verify;
+  if (mode === 'none' || mode === 'size') return;
+  if (mode === 'checksum' && b.src.capabilities.etagIsMd5 && b.dst.capabilities.etagIsMd5 && isMd5Etag(o.etag) && isMd5Etag(existing.etag)) {
+    if (o.etag.toLowerCase() !== existing.etag.toLowerCase()) throw new ChecksumMismatchError(`ETag ${existing.etag} at the destination, ${o.etag} at the source`);
+    return;
+  }
+  const digest = async (p: ObjectProvider, key: string) => {
+    const got = await p.get(key, { signal: b.signal });
+    const h = new Crc64();
+    const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [h]);
+    await pipeline(got.body, tap, async function* (s: AsyncIterable<Buffer>) {
+      for await (const _ of s) void _;
+      yield* [];
+    });
+    return h.toString();
+  };
+  const [a, c] = await Promise.all([digest(b.src, o.key), digest(b.dst, dstKey)]);
+  if (a !== c) throw new ChecksumMismatchError(`content differs: CRC-64 ${c} at the destination, ${a} at the source`);
+}
+
+/** After copying: one LIST per 1000 keys proves every copied object is at the destination with its size. */
+async function verifySizes(b: Batch, entries: ObjectInfo[]): Promise<void> {
+  const copied = entries.filter((o) => b.copiedSizes.has(mapKey(o.key, b.input.job.source.prefix, b.input.job.destination.prefix)));
+  const index = await destinationIndex(b.src, b.dst, b.input.job, copied, b.signal);
+  for (const o of copied) {
+    const dstKey = mapKey(o.key, b.input.job.source.prefix, b.input.job.destination.prefix);
+    const d = index.get(dstKey);
+    const err = !d ? new NotFoundError(`copied object is missing at the destination (${dstKey})`, { code: 'MissingAfterCopy' }) : d.size !== o.size ? new SizeMismatchError(`destination has ${d.size} bytes after the copy, source ${o.size}`) : undefined;
+    const c: Partial<Counters> = err ? { copied: -1, failed: 1 } : { verified: 1 };
+    addCounters(b.checkpoint.objects, c);
+    addCounters(b.checkpoint.bytes, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v! * o.size])));
+    if (err) recordFailure(b, o, err);
+  }
+}
+
+/** Exported for unit tests. */
+export const _internal = { checkUnchanged };

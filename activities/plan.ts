@@ -1,0 +1,118 @@
+/**
+ * `preflight` (fail fast, clearly) and `planTasks` (list the source in order and cut it into key-range tasks of
+ * at most `tasks.maxObjects` objects / `tasks.maxBytes` bytes). Planning heartbeats its listing cursor.
+ */
+import { randomBytes } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from '../workflows/types';
+import type { JobSpec, EndpointConfig } from '../common/job';
+import type { ActivityContext } from './context';
+import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
+
+/** Source entries listed per planning call before it returns what it has (keeps one call short). */
+const PLAN_LIST_BUDGET = 50_000;
+
+function describeEndpoint(e: EndpointConfig): string {
+  if (e.type === 'fs') return `fs ${e.path}`;
+  if (e.type === 'http') return `http list ${e.list}`;
+  return `${e.type}://${e.bucket}${e.prefix ? `/${e.prefix}` : ''}${e.endpoint ? ` at ${e.endpoint}` : ''}${e.credentials ? ` (credentials "${e.credentials}")` : ''}`;
+}
+
+/** Job-fatal errors become non-retryable failures whose message says which side and what to fix. */
+function fatal(side: 'source' | 'destination', e: EndpointConfig, err: unknown): never {
+  const what = describeEndpoint(e);
+  let hint = '';
+  if (err instanceof BucketNotFoundError) hint = e.type === 'fs' ? ' — check the path' : ' — create the bucket or fix the name/endpoint';
+  else if (err instanceof AccessDeniedError) hint = ' — check the credential profile and its permissions';
+  else if (err instanceof CredentialsError) hint = '';
+  const type = err instanceof FerryError ? err.name : 'PreflightError';
+  throw ApplicationFailure.create({ type, nonRetryable: err instanceof FerryError && !err.retryable, message: `${side} ${what}: ${errorMessage(err)}${hint}` });
+}
+
+export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<PreflightResult> {
+  const signal = Context.current().cancellationSignal;
+  const warnings: string[] = [];
+  let src, dst;
+  try {
+    src = ctx.provider(job.source);
+  } catch (e) {
+    fatal('source', job.source, e);
+  }
+  try {
+    dst = ctx.provider(job.destination);
+  } catch (e) {
+    fatal('destination', job.destination, e);
+  }
+  let seen = 0;
+  try {
+    seen = (await src.list({ prefix: job.source.prefix, limit: 1, signal })).objects.length;
+  } catch (e) {
+    fatal('source', job.source, e);
+  }
+  if (seen === 0) warnings.push(`the source ${describeEndpoint(job.source)} lists no objects`);
+  if (job.mode === 'verify') {
+    try {
+      await dst.list({ prefix: job.destination.prefix, limit: 1, signal });
+    } catch (e) {
+      fatal('destination', job.destination, e);
+    }
+    return { sourceObjectsSeen: seen, warnings };
+  }
+  if (!dst.capabilities.writable) fatal('destination', job.destination, new InvalidConfigError([`destination.type: ${dst.type} is read-only`]));
+  // Write permission: put and remove a zero-byte probe under the destination prefix.
+  const probe = `${job.destination.prefix ?? ''}.ferry-preflight-${randomBytes(6).toString('hex')}`;
+  try {
+    await dst.put(probe, Buffer.alloc(0), { size: 0, signal });
+    await dst.delete?.(probe, { signal });
+  } catch (e) {
+    fatal('destination', job.destination, e);
+  }
+  return { sourceObjectsSeen: seen, warnings };
+}
+
+export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Promise<PlanTasksResult> {
+  const actx = Context.current();
+  const src = ctx.provider(input.job.source);
+  const { maxObjects, maxBytes } = input.job.tasks;
+  const tasks: TaskPlan[] = [];
+  let cursor = input.cursor;
+  let startAfter = input.cursor;
+  let cur: { objects: number; bytes: number; last?: string } = { objects: 0, bytes: 0 };
+  let listedObjects = 0;
+  let listedBytes = 0;
+  const close = () => {
+    if (!cur.objects) return;
+    tasks.push({ n: input.firstTask + tasks.length, range: { startAfter, last: cur.last! }, objects: cur.objects, bytes: cur.bytes });
+    startAfter = cur.last;
+    cursor = cur.last;
+    cur = { objects: 0, bytes: 0 };
+  };
+  let after = input.cursor;
+  for (;;) {
+    const page = await src.list({ prefix: input.job.source.prefix, startAfter: after, limit: 1000, signal: actx.cancellationSignal });
+    for (const o of page.objects) {
+      if (cur.objects > 0 && (cur.objects + 1 > maxObjects || cur.bytes + o.size > maxBytes)) {
+        close();
+        if (tasks.length >= input.maxTasks) return { tasks, cursor, done: false, listedObjects, listedBytes };
+      }
+      cur.objects++;
+      cur.bytes += o.size;
+      cur.last = o.position;
+      listedObjects++;
+      listedBytes += o.size;
+    }
+    actx.heartbeat({ after: page.next, listedObjects });
+    if (!page.next) {
+      close();
+      return { tasks, cursor, done: true, listedObjects, listedBytes };
+    }
+    after = page.next;
+    if (listedObjects >= PLAN_LIST_BUDGET && tasks.length > 0) {
+      // Return whole tasks only: the open one is re-listed by the next call from `cursor`.
+      listedObjects -= cur.objects;
+      listedBytes -= cur.bytes;
+      return { tasks, cursor, done: false, listedObjects, listedBytes };
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `writeReport`: the successor of ossimport's audit.log and error.list. Writes, under
+ * `<reportDir>/<job>/<runTag>/`: `report.json` (summary), `failures.jsonl` (every failed object: key, size,
+ * error class, message, task) and `summary.txt` (human-readable). Returns the folder.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { ReportInput, ReportResult } from '../workflows/types';
+import type { ActivityContext } from './context';
+import { collectFailures, runReportDir } from './failures';
+import { formatBytes, formatDuration } from '../common/units';
+
+export async function writeReport(ctx: ActivityContext, input: ReportInput): Promise<ReportResult> {
+  const reportDir = input.job.report.path ?? ctx.reportDir;
+  const dir = runReportDir(reportDir, input.job.name, input.runTag);
+  await fsp.mkdir(dir, { recursive: true });
+  const failures = await collectFailures(reportDir, input.job.name, input.runTag, input.lastRoundOfTask);
+  const durationMs = Math.max(1, input.finishedAt - input.startedAt);
+  const o = input.objects;
+  const total = o.copied + o.skipped + o.failed;
+  const status = input.error ? 'failed' : o.failed > 0 || failures.length > 0 ? 'completed-with-failures' : 'succeeded';
+  const summary = {
+    job: input.job.name,
+    workflowId: input.workflowId,
+    mode: input.job.mode,
+    status,
+    error: input.error,
+    source: { ...input.job.source },
+    destination: { ...input.job.destination },
+    startedAt: new Date(input.startedAt).toISOString(),
+    finishedAt: new Date(input.finishedAt).toISOString(),
+    durationMs,
+    rounds: input.rounds,
+    objects: { total, ...o },
+    bytes: { total: input.bytes.copied + input.bytes.skipped + input.bytes.failed, ...input.bytes },
+    throughput: { bytesPerSec: Math.round((input.bytes.copied / durationMs) * 1000), objectsPerSec: Math.round((o.copied / durationMs) * 1000 * 100) / 100 },
+    failures: failures.length,
+  };
+  await fsp.writeFile(join(dir, 'failures.jsonl'), failures.map(({ key, size, errorClass, message, task }) => JSON.stringify({ key, size, errorClass, message, task })).join('\n') + (failures.length ? '\n' : ''));
+  await fsp.writeFile(join(dir, 'report.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const lines = [
+    `Ferry report — job ${input.job.name} (${input.job.mode})`,
+    `status:    ${status}${input.error ? ` — ${input.error}` : ''}`,
+    `started:   ${summary.startedAt}   duration: ${formatDuration(durationMs)}   rounds: ${input.rounds}`,
+    `objects:   ${total} total, ${o.copied} copied, ${o.skipped} skipped, ${o.failed} failed, ${o.verified} verified, ${o.excluded} excluded by filter`,
+    `bytes:     ${formatBytes(input.bytes.copied)} copied, ${formatBytes(input.bytes.skipped)} skipped, ${formatBytes(input.bytes.failed)} failed`,
+    `rate:      ${formatBytes(summary.throughput.bytesPerSec)}/s, ${summary.throughput.objectsPerSec} objects/s`,
+    `failures:  ${failures.length}${failures.length ? ` (see failures.jsonl)` : ''}`,
+    ...failures.slice(0, 20).map((f) => `  ${f.errorClass}  ${JSON.stringify(f.key)} (${f.size} B): ${f.message}`),
+    ...(failures.length > 20 ? [`  … ${failures.length - 20} more in failures.jsonl`] : []),
+  ];
+  await fsp.writeFile(join(dir, 'summary.txt'), `${lines.join('\n')}\n`);
+  return { path: dir, failures: failures.length };
+}

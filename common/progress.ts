@@ -1,0 +1,81 @@
+/** Counters and progress shapes shared by workflows, activities, CLI and reports. Plain data. */
+
+/** Object or byte counters. `total` = objects the job covers (after filters); `excluded` = filtered out. */
+export interface Counters {
+  listed: number;
+  copied: number;
+  skipped: number;
+  failed: number;
+  verified: number;
+  excluded: number;
+}
+
+export const emptyCounters = (): Counters => ({ listed: 0, copied: 0, skipped: 0, failed: 0, verified: 0, excluded: 0 });
+
+/** Adds `b` into `a` (in place) and returns `a`. */
+export function addCounters(a: Counters, b: Partial<Counters>): Counters {
+  for (const k of Object.keys(a) as (keyof Counters)[]) a[k] += b[k] ?? 0;
+  return a;
+}
+
+/** One object that could not be copied or verified. */
+export interface FailureRecord {
+  key: string;
+  size: number;
+  /** Error class name from common/errors.ts (or the JS error name). */
+  errorClass: string;
+  message: string;
+  /** Task workflow id the object belonged to. */
+  task: string;
+}
+
+export const JobPhase = {
+  preflight: 'preflight',
+  copying: 'copying',
+  verifying: 'verifying',
+  retrying: 'retrying',
+  reporting: 'reporting',
+  done: 'done',
+  failed: 'failed',
+} as const;
+export type JobPhase = (typeof JobPhase)[keyof typeof JobPhase];
+
+/** What the `progress` query returns. */
+export interface JobProgress {
+  name: string;
+  phase: JobPhase;
+  paused: boolean;
+  /** Retry round (0 = first pass). */
+  round: number;
+  listingDone: boolean;
+  objects: Counters;
+  bytes: Counters;
+  tasks: { planned: number; done: number; inFlight: number; failed: number };
+  /** Bytes per second over the last minute of completed work. */
+  rateBytesPerSec: number;
+  rateObjectsPerSec: number;
+  /** Estimated ms to finish the listed work, when listing is done and a rate is known. */
+  etaMs?: number;
+  startedAt: number;
+  updatedAt: number;
+  limits: { bandwidth?: number; objectsPerSecond?: number; objects: number; tasks: number };
+  /** Throttling responses seen (503 SlowDown/429) — adaptive back-off is active when this grows. */
+  throttleEvents: number;
+  /** Up to 10 recent failures. */
+  recentFailures: FailureRecord[];
+  /** Set when the job failed as a whole (preflight). */
+  error?: string;
+  reportPath?: string;
+}
+
+/** The final outcome of a job (workflow result, `--json` summary). */
+export interface JobResult {
+  name: string;
+  status: 'succeeded' | 'completed-with-failures' | 'failed';
+  objects: Counters & { total: number };
+  bytes: Counters & { total: number };
+  durationMs: number;
+  rounds: number;
+  reportPath?: string;
+  error?: string;
+}

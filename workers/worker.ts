@@ -1,0 +1,78 @@
+/**
+ * Builds a Ferry worker: workflows (prebundled once per process, or from FERRY_WORKFLOW_BUNDLE) plus the
+ * activities bound to this worker's credentials, report dir and a control channel to running jobs.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker, NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { createActivities, type ActivityDeps } from '../activities';
+import { queryControlSource } from '../activities/control';
+import { NON_RETRYABLE_ERROR_NAMES } from '../common/errors';
+
+export const DEFAULT_TASK_QUEUE = 'ferry';
+
+export interface FerryWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  /** Credentials file for profile resolution (`--credentials`). */
+  credentialsFile?: string;
+  reportDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Concurrent activity executions (batches, planning) on this worker. Default 32. */
+  maxConcurrentActivities?: number;
+  /** Extra activity dependencies (tests, benchmarks). */
+  deps?: Partial<ActivityDeps>;
+  /** For the control query inside activities; default: a client over a new connection to the same address. */
+  client?: Client;
+  /** Address used to create that client when none is given. */
+  address?: string;
+  tls?: ConnectionOptions['tls'];
+  identity?: string;
+  shutdownGraceTime?: Duration;
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+
+/** The workflow bundle: a prebuilt file (`npm run build` writes dist/workflow-bundle.js) or built once per process. */
+export function workflowBundle(): Promise<{ code: string }> {
+  const prebuilt = process.env.FERRY_WORKFLOW_BUNDLE ?? join(__dirname, '..', 'workflow-bundle.js');
+  if (existsSync(prebuilt) && prebuilt.endsWith('.js') && !__filename.endsWith('.ts')) {
+    bundle ??= import('node:fs').then((fs) => ({ code: fs.readFileSync(prebuilt, 'utf8') }));
+  }
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error(m: string) { console.error(m); }, log() {} } as unknown as Parameters<typeof bundleWorkflowCode>[0]['logger'];
+
+export async function createFerryWorker(opts: FerryWorkerOptions): Promise<Worker> {
+  const namespace = opts.namespace ?? 'default';
+  let client = opts.client;
+  if (!client) {
+    const address = opts.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+    client = new Client({ connection: await Connection.connect({ address, tls: opts.tls }), namespace });
+  }
+  const activities = createActivities({
+    providers: { env: opts.env ?? process.env, credentialsFile: opts.credentialsFile },
+    reportDir: opts.reportDir,
+    control: queryControlSource(client),
+    ...opts.deps,
+  });
+  return Worker.create({
+    connection: opts.connection,
+    namespace,
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 32,
+    maxHeartbeatThrottleInterval: '5s',
+    defaultHeartbeatThrottleInterval: '5s',
+    shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
+  });
+}
+
+export { NON_RETRYABLE_ERROR_NAMES };

@@ -1,0 +1,3 @@
+/** The workflow bundle's entry: every workflow type the `ferry` task queue serves. */
+export { migrationJob } from './migration-job';
+export { migrationTask } from './migration-task';

@@ -1,0 +1,40 @@
+/**
+ * Signals, queries and updates of the job and task workflows: the names operators use with
+ * `temporal workflow signal --name pause` / `temporal workflow query --type progress`.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { JobProgress } from '../common/progress';
+import type { TaskOutcome } from './types';
+
+/** Stop starting work and cancel in-flight batches cleanly; they resume from their cursors. */
+export const pauseSignal = defineSignal('pause');
+/** Continue after `pause`. */
+export const resumeSignal = defineSignal('resume');
+
+/** New limits for a running job; omitted fields stay. Bandwidth in bytes/s. */
+export interface ThrottleArgs {
+  bandwidth?: number | null;
+  objectsPerSecond?: number | null;
+  concurrency?: number;
+  tasks?: number;
+}
+/** Changes limits (acknowledged). Every in-flight batch picks them up within seconds. */
+export const throttleUpdate = defineUpdate<JobProgress['limits'], [ThrottleArgs]>('throttle');
+/** The same as a signal, for `temporal workflow signal --name throttle --input '{"bandwidth":1048576}'`. */
+export const throttleSignal = defineSignal<[ThrottleArgs]>('throttle');
+
+/** Progress snapshot: phase, counters, rate, ETA, paused, tasks in flight, round. */
+export const progressQuery = defineQuery<JobProgress>('progress');
+
+/** What batches poll every couple of seconds: pause state and their share of the limits. */
+export interface ControlState {
+  paused: boolean;
+  /** This task's share of the job's bandwidth (bytes/s), if limited. */
+  bandwidthPerTask?: number;
+  objectsPerSecondPerTask?: number;
+  objects: number;
+}
+export const controlQuery = defineQuery<ControlState>('control');
+
+/** Sent by a task child to its job when it ends (success or failure). */
+export const taskDoneSignal = defineSignal<[TaskOutcome]>('taskDone');

@@ -1,0 +1,379 @@
+/**
+ * `migrationJob` (id `ferry-<name>`): preflight → split the source into key-range tasks while a sliding window
+ * of `migrationTask` children copies them → retry rounds for tasks with failures → report.
+ *
+ * State is small (listing cursor, counters, a queue of ≤ 2 × window planned ranges, the in-flight set) and is
+ * carried through continue-as-new long before history limits. Children are started with ABANDON and report
+ * back by signal, so they survive continue-as-new. Operators steer it with `pause`/`resume`/`throttle` and read
+ * it with the `progress` query, the Web UI's current details and the FerryJob/FerryPhase search attributes.
+ */
+import {
+  proxyActivities,
+  startChild,
+  setHandler,
+  condition,
+  continueAsNew,
+  workflowInfo,
+  upsertSearchAttributes,
+  getExternalWorkflowHandle,
+  allHandlersFinished,
+  setCurrentDetails,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  ApplicationFailure,
+  ActivityFailure,
+  log,
+  type SignalDefinition,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { FerryActivities } from '../activities';
+import type { JobSpec, Limits } from '../common/job';
+import { taskWorkflowId } from '../common/job';
+import { addCounters, emptyCounters, JobPhase, type Counters, type FailureRecord, type JobProgress, type JobResult } from '../common/progress';
+import { FerryJob, FerryPhase } from '../common/search-attributes';
+import { formatBytes, formatDuration } from '../common/units';
+import type { TaskOutcome, TaskPlan } from './types';
+import { controlQuery, pauseSignal, progressQuery, resumeSignal, taskDoneSignal, throttleSignal, throttleUpdate, type ThrottleArgs } from './messages';
+import { planOptions, preflightOptions, reportOptions } from './activity-options';
+import { migrationTask } from './migration-task';
+
+const { preflight } = proxyActivities<FerryActivities>(preflightOptions);
+const { planTasks } = proxyActivities<FerryActivities>(planOptions);
+const { writeReport } = proxyActivities<FerryActivities>(reportOptions);
+
+/** Continue-as-new after this many child starts in one run, or this many history events, or when suggested. */
+export const MAX_STARTS_PER_RUN = 500;
+export const MAX_EVENTS_PER_RUN = 8000;
+
+/** Everything that crosses continue-as-new. */
+export interface JobState {
+  phase: JobPhase;
+  round: number;
+  runTag: string;
+  startedAt: number;
+  preflightDone: boolean;
+  cursor?: string;
+  listingDone: boolean;
+  nextTask: number;
+  queue: TaskPlan[];
+  inFlight: Record<string, TaskPlan>;
+  /** Tasks of the current round that had failures (retried next round), with the failures they counted. */
+  failedTasks: { plan: TaskPlan; failed: number; failedBytes: number; error?: string }[];
+  /** Failure counts a retried task contributed in its previous round (subtracted when its retry reports). */
+  retryPrev: Record<string, { failed: number; failedBytes: number }>;
+  lastRoundOfTask: Record<string, number>;
+  planned: { objects: number; bytes: number; tasks: number };
+  objects: Counters;
+  bytes: Counters;
+  tasksDone: number;
+  /** Tasks that ended with an error (not just failed objects) in their latest round. */
+  taskErrors: Record<string, string>;
+  paused: boolean;
+  limits: Limits;
+  throttleEvents: number;
+  recentFailures: FailureRecord[];
+  samples: [number, number, number][];
+  error?: string;
+}
+
+function initialState(spec: JobSpec): JobState {
+  const now = Date.now();
+  return {
+    phase: JobPhase.preflight,
+    round: 0,
+    runTag: new Date(now).toISOString(),
+    startedAt: now,
+    preflightDone: false,
+    listingDone: false,
+    nextTask: 0,
+    queue: [],
+    inFlight: {},
+    failedTasks: [],
+    retryPrev: {},
+    lastRoundOfTask: {},
+    planned: { objects: 0, bytes: 0, tasks: 0 },
+    objects: emptyCounters(),
+    bytes: emptyCounters(),
+    tasksDone: 0,
+    taskErrors: {},
+    paused: false,
+    limits: { ...spec.limits },
+    throttleEvents: 0,
+    recentFailures: [],
+    samples: [],
+  };
+}
+
+function rates(s: JobState): { bytes: number; objects: number } {
+  const now = Date.now();
+  const recent = s.samples.filter(([t]) => now - t <= 60_000);
+  const first: [number, number, number] = recent.length > 1 ? recent[0]! : [s.startedAt, 0, 0];
+  const last = s.samples[s.samples.length - 1];
+  if (!last || last[0] <= first[0]) return { bytes: 0, objects: 0 };
+  const dt = (last[0] - first[0]) / 1000;
+  return { bytes: (last[1] - first[1]) / dt, objects: (last[2] - first[2]) / dt };
+}
+
+function progressOf(spec: JobSpec, s: JobState): JobProgress {
+  const r = rates(s);
+  const doneBytes = s.bytes.copied + s.bytes.skipped + s.bytes.failed + s.bytes.excluded;
+  const remaining = Math.max(0, s.planned.bytes - doneBytes);
+  return {
+    name: spec.name,
+    phase: s.phase,
+    paused: s.paused,
+    round: s.round,
+    listingDone: s.listingDone,
+    objects: { ...s.objects, listed: s.planned.objects },
+    bytes: { ...s.bytes, listed: s.planned.bytes },
+    tasks: { planned: s.planned.tasks, done: s.tasksDone, inFlight: Object.keys(s.inFlight).length, failed: s.failedTasks.length },
+    rateBytesPerSec: Math.round(r.bytes),
+    rateObjectsPerSec: Math.round(r.objects * 10) / 10,
+    etaMs: s.listingDone && r.bytes > 0 ? Math.round((remaining / r.bytes) * 1000) : undefined,
+    startedAt: s.startedAt,
+    updatedAt: Date.now(),
+    limits: { ...s.limits },
+    throttleEvents: s.throttleEvents,
+    recentFailures: s.recentFailures,
+    error: s.error,
+  };
+}
+
+function details(spec: JobSpec, s: JobState): string {
+  const p = progressOf(spec, s);
+  const o = p.objects;
+  const b = p.bytes;
+  return [
+    `**${spec.name}** — ${s.phase}${s.paused ? ' (paused)' : ''}${s.round ? `, retry round ${s.round}` : ''}`,
+    '',
+    '| | objects | bytes |',
+    '|---|---:|---:|',
+    `| listed${s.listingDone ? '' : ' (so far)'} | ${o.listed} | ${formatBytes(b.listed)} |`,
+    `| copied | ${o.copied} | ${formatBytes(b.copied)} |`,
+    `| skipped | ${o.skipped} | ${formatBytes(b.skipped)} |`,
+    `| failed | ${o.failed} | ${formatBytes(b.failed)} |`,
+    `| verified | ${o.verified} | ${formatBytes(b.verified)} |`,
+    '',
+    `rate ${formatBytes(p.rateBytesPerSec)}/s, ${p.rateObjectsPerSec} objects/s; ETA ${p.etaMs !== undefined ? formatDuration(p.etaMs) : '—'}; ` +
+      `tasks ${p.tasks.done}/${p.tasks.planned} done, ${p.tasks.inFlight} in flight; throttled ${s.throttleEvents}×`,
+  ].join('\n');
+}
+
+function jobResult(spec: JobSpec, s: JobState, reportPath?: string): JobResult {
+  const total = s.objects.copied + s.objects.skipped + s.objects.failed;
+  const totalBytes = s.bytes.copied + s.bytes.skipped + s.bytes.failed;
+  const status = s.error ? 'failed' : s.objects.failed > 0 || Object.keys(s.taskErrors).length > 0 ? 'completed-with-failures' : 'succeeded';
+  return {
+    name: spec.name,
+    status,
+    objects: { ...s.objects, listed: s.planned.objects, total },
+    bytes: { ...s.bytes, listed: s.planned.bytes, total: totalBytes },
+    durationMs: Date.now() - s.startedAt,
+    rounds: s.round + 1,
+    reportPath,
+    error: s.error ?? (Object.keys(s.taskErrors).length ? `${Object.keys(s.taskErrors).length} task(s) could not finish: ${Object.values(s.taskErrors)[0]}` : undefined),
+  };
+}
+
+export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<JobResult> {
+  const info = workflowInfo();
+  const s: JobState = carried ?? initialState(spec);
+  let startsThisRun = 0;
+  const setPhase = (phase: JobPhase) => {
+    if (s.phase === phase) return;
+    s.phase = phase;
+    upsertSearchAttributes([{ key: FerryPhase, value: phase }]);
+  };
+  const refresh = () => setCurrentDetails(details(spec, s));
+
+  const forward = (signal: SignalDefinition<[]>) => {
+    for (const id of Object.keys(s.inFlight)) getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
+  };
+  setHandler(pauseSignal, () => {
+    if (s.paused) return;
+    s.paused = true;
+    forward(pauseSignal);
+    refresh();
+  });
+  setHandler(resumeSignal, () => {
+    if (!s.paused) return;
+    s.paused = false;
+    forward(resumeSignal);
+    refresh();
+  });
+  const applyThrottle = (a: ThrottleArgs) => {
+    if (a.bandwidth !== undefined) s.limits.bandwidth = a.bandwidth ?? undefined;
+    if (a.objectsPerSecond !== undefined) s.limits.objectsPerSecond = a.objectsPerSecond ?? undefined;
+    if (a.concurrency !== undefined) s.limits.objects = a.concurrency;
+    if (a.tasks !== undefined) s.limits.tasks = a.tasks;
+    refresh();
+    return { ...s.limits };
+  };
+  const validateThrottle = (a: ThrottleArgs) => {
+    for (const [k, v] of Object.entries(a ?? {})) {
+      if (v === null && (k === 'bandwidth' || k === 'objectsPerSecond')) continue;
+      if (typeof v !== 'number' || !(v > 0)) throw new Error(`throttle ${k}: must be a positive number, got ${JSON.stringify(v)}`);
+      if ((k === 'concurrency' || k === 'tasks') && !Number.isInteger(v)) throw new Error(`throttle ${k}: must be a whole number`);
+    }
+  };
+  setHandler(throttleUpdate, applyThrottle, { validator: validateThrottle });
+  setHandler(throttleSignal, (a) => {
+    try {
+      validateThrottle(a);
+      applyThrottle(a);
+    } catch (e) {
+      log.warn('ignored invalid throttle signal', { error: String(e) });
+    }
+  });
+  setHandler(progressQuery, () => progressOf(spec, s));
+  setHandler(controlQuery, () => {
+    const share = Math.max(1, Math.min(s.limits.tasks, Object.keys(s.inFlight).length || 1));
+    return {
+      paused: s.paused,
+      bandwidthPerTask: s.limits.bandwidth !== undefined ? s.limits.bandwidth / share : undefined,
+      objectsPerSecondPerTask: s.limits.objectsPerSecond !== undefined ? s.limits.objectsPerSecond / share : undefined,
+      objects: s.limits.objects,
+    };
+  });
+  setHandler(taskDoneSignal, (o: TaskOutcome) => {
+    const plan = s.inFlight[o.taskId];
+    if (!plan) return; // duplicate or stale
+    delete s.inFlight[o.taskId];
+    s.tasksDone++;
+    const key = String(o.n);
+    const prev = s.retryPrev[key];
+    addCounters(s.objects, o.objects);
+    addCounters(s.bytes, o.bytes);
+    if (prev) {
+      s.objects.failed -= prev.failed;
+      s.bytes.failed -= prev.failedBytes;
+      delete s.retryPrev[key];
+    }
+    delete s.taskErrors[key];
+    if (o.error) s.taskErrors[key] = o.error;
+    s.throttleEvents += o.throttleEvents;
+    s.lastRoundOfTask[key] = o.round;
+    if (o.objects.failed > 0 || o.error) s.failedTasks.push({ plan, failed: o.objects.failed, failedBytes: o.bytes.failed, error: o.error });
+    const recent = [...o.failures, ...(o.error ? [{ key: `(task ${o.taskId})`, size: 0, errorClass: 'TaskFailed', message: o.error, task: o.taskId }] : [])];
+    s.recentFailures = [...recent, ...s.recentFailures].slice(0, 10);
+    s.samples.push([Date.now(), s.bytes.copied + s.bytes.skipped, s.objects.copied + s.objects.skipped]);
+    if (s.samples.length > 30) s.samples.splice(0, s.samples.length - 30);
+    refresh();
+  });
+
+  if (!carried) upsertSearchAttributes([{ key: FerryJob, value: spec.name }, { key: FerryPhase, value: s.phase }]);
+  refresh();
+
+  // Preflight: a job that cannot run fails at once with a clear reason (and still writes a report).
+  if (!s.preflightDone) {
+    try {
+      await preflight(spec);
+      s.preflightDone = true;
+      setPhase(spec.mode === 'verify' ? JobPhase.verifying : JobPhase.copying);
+    } catch (e) {
+      s.error = e instanceof ActivityFailure && e.cause ? e.cause.message : e instanceof Error ? e.message : String(e);
+      setPhase(JobPhase.failed);
+      return finish();
+    }
+  }
+
+  const canStart = () => !s.paused && Object.keys(s.inFlight).length < s.limits.tasks;
+  for (;;) {
+    // Keep the queue topped up while listing continues (at most 2 windows of planned ranges in state).
+    if (!s.listingDone && s.queue.length < s.limits.tasks && !s.paused) {
+      const r = await planTasks({ job: spec, cursor: s.cursor, firstTask: s.nextTask, maxTasks: Math.max(1, 2 * s.limits.tasks - s.queue.length) });
+      for (const t of r.tasks) {
+        s.queue.push(t);
+        s.planned.objects += t.objects;
+        s.planned.bytes += t.bytes;
+        s.planned.tasks++;
+      }
+      s.nextTask += r.tasks.length;
+      s.cursor = r.cursor;
+      s.listingDone = r.done;
+      refresh();
+    }
+    while (canStart() && s.queue.length) {
+      const plan = s.queue.shift()!;
+      const workflowId = taskWorkflowId(spec.name, s.round, plan.n);
+      s.inFlight[workflowId] = plan;
+      try {
+        await startChild(migrationTask, {
+          workflowId,
+          args: [{ job: spec, runTag: s.runTag, parentId: info.workflowId, round: s.round, plan, limits: { ...s.limits } }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          staticSummary: `${spec.name}: task ${plan.n} (round ${s.round}), ${plan.objects} objects, ${formatBytes(plan.bytes)}`,
+        });
+      } catch (e) {
+        // Already running (e.g. started before a crash of this workflow task): it will signal us when done.
+        if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      }
+      startsThisRun++;
+    }
+    refresh();
+
+    const inFlight = () => Object.keys(s.inFlight).length;
+    if (s.listingDone && !s.queue.length && !inFlight()) {
+      // Round finished: retry the tasks that had failures, up to `retries` rounds.
+      if (s.failedTasks.length && s.round < spec.retries && !s.error) {
+        s.round++;
+        setPhase(JobPhase.retrying);
+        for (const f of s.failedTasks) {
+          s.queue.push(f.plan);
+          s.retryPrev[String(f.plan.n)] = { failed: f.failed, failedBytes: f.failedBytes };
+        }
+        s.failedTasks = [];
+        continue;
+      }
+      break;
+    }
+
+    if (startsThisRun >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= MAX_EVENTS_PER_RUN) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof migrationJob>(spec, s);
+    }
+    // Wait for a free slot, a finished task, or a pause/resume/throttle change.
+    const before = { inFlight: inFlight(), paused: s.paused, tasks: s.limits.tasks };
+    await condition(
+      () =>
+        inFlight() < before.inFlight ||
+        s.paused !== before.paused ||
+        s.limits.tasks !== before.tasks ||
+        (!s.paused && (inFlight() < s.limits.tasks && (s.queue.length > 0 || !s.listingDone))),
+    );
+  }
+  setPhase(JobPhase.reporting);
+  return finish();
+
+  async function finish(): Promise<JobResult> {
+    let reportPath: string | undefined;
+    try {
+      const r = await writeReport({
+        job: spec,
+        runTag: s.runTag,
+        workflowId: info.workflowId,
+        startedAt: s.startedAt,
+        finishedAt: Date.now(),
+        objects: s.objects,
+        bytes: s.bytes,
+        rounds: s.round + 1,
+        lastRoundOfTask: s.lastRoundOfTask,
+        phase: s.phase,
+        error: s.error,
+      });
+      reportPath = r.path;
+    } catch (e) {
+      log.error('report could not be written', { error: String(e) });
+    }
+    if (!s.error) setPhase(JobPhase.done);
+    refresh();
+    const result = jobResult(spec, s, reportPath);
+    if (s.error) {
+      await condition(allHandlersFinished);
+      throw ApplicationFailure.create({ type: 'JobFailed', nonRetryable: true, message: s.error, details: [result] });
+    }
+    await condition(allHandlersFinished);
+    return result;
+  }
+}
