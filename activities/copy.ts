@@ -9,6 +9,7 @@
  * retried in place (3 attempts, back-off honouring Retry-After), then recorded as failures — never skipped.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
@@ -23,7 +24,7 @@ import { FailureLog } from './failures';
 import { compileFilter } from '../common/glob';
 import { mapKey } from '../common/keys';
 import { addCounters, emptyCounters, type Counters, type FailureRecord } from '../common/progress';
-import { ChecksumMismatchError, NotFoundError, ObjectTooLargeError, SizeMismatchError, SourceChangedError, ThrottledError, errorClass, errorMessage, isAbortError, isRetryable } from '../common/errors';
+import { BucketNotFoundError, ChecksumMismatchError, NotFoundError, ObjectTooLargeError, SizeMismatchError, SourceChangedError, ThrottledError, errorClass, errorMessage, isAbortError, isRetryable } from '../common/errors';
 
 /** Objects per batch (one source LIST page). */
 export const BATCH_OBJECTS = 1000;
@@ -74,13 +75,17 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
   const resumed = actx.info.attempt > 1 ? (actx.info.heartbeatDetails as BatchCheckpoint | undefined) : undefined;
   const checkpoint: BatchCheckpoint = resumed ?? {
     cursor: input.cursor,
+    doneAfterCursor: input.doneAfterCursor ?? [],
     objects: emptyCounters(),
     bytes: emptyCounters(),
     uploads: input.uploads ?? {},
     failuresRecorded: 0,
     throttleEvents: 0,
+    partsResumed: 0,
   };
   const abort = new AbortController();
+  // Every transfer of the batch listens on this one signal (up to `limits.objects` × parts at once).
+  setMaxListeners(10_000, abort.signal);
   const onCancel = () => abort.abort(actx.cancellationSignal.reason);
   actx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
   const failures = new FailureLog(ctx.reportDir, input.job.name, input.runTag, input.round, input.n, input.batch);
@@ -129,10 +134,18 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   const include = compileFilter(job.filter.include, job.filter.exclude);
   const finished = new Array<boolean>(entries.length).fill(false);
   let contiguous = -1;
-  const complete = (i: number) => {
-    finished[i] = true;
+  const syncCursor = () => {
     while (contiguous + 1 < entries.length && finished[contiguous + 1]) contiguous++;
     if (contiguous >= 0) checkpoint.cursor = entries[contiguous]!.position;
+    checkpoint.doneAfterCursor = entries.filter((_, j) => j > contiguous && finished[j]).map((e) => e.position);
+  };
+  // Objects a previous attempt or paused batch finished out of order are not redone (nor counted again).
+  const alreadyDone = new Set(checkpoint.doneAfterCursor);
+  entries.forEach((e, j) => void (alreadyDone.has(e.position) && (finished[j] = true)));
+  syncCursor();
+  const complete = (i: number) => {
+    finished[i] = true;
+    syncCursor();
     beat(b);
   };
 
@@ -141,6 +154,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   const lane = async () => {
     while (next < entries.length && !paused) {
       const i = next++;
+      if (finished[i]) continue;
       const o = entries[i]!;
       try {
         const outcome = await processObject(b, o, index, include, verifyOnly);
@@ -158,7 +172,8 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   const lanes = Math.max(1, Math.min(b.control?.objects ?? input.limits.objects, entries.length));
   await Promise.all(Array.from({ length: lanes }, lane));
   if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
-  if (!paused && b.copiedSizes.size && job.verify !== 'none' && !verifyOnly) await verifySizes(b, entries);
+  // Objects copied before a pause are verified too (with the activity's own signal: the pause aborted b.signal).
+  if (b.copiedSizes.size && job.verify !== 'none' && !verifyOnly) await verifySizes(b, entries, Context.current().cancellationSignal);
   checkpoint.failuresRecorded = b.failureCount;
   beat(b, true);
   const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
@@ -171,7 +186,9 @@ async function runBatch(b: Batch): Promise<BatchResult> {
     failures: b.sample,
     failureCount: b.failureCount,
     throttleEvents: checkpoint.throttleEvents,
+    partsResumed: checkpoint.partsResumed,
     uploads: paused ? remainingUploads : undefined,
+    doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
   };
 }
 
@@ -183,20 +200,18 @@ function count(b: Batch, outcome: Outcome, size: number): void {
       c.copied = 1;
       break;
     case 'skipped':
-      // In retry rounds, objects already in place were counted in the round that placed them.
-      if (b.input.round > 0) return;
       c.skipped = 1;
-      if (verifying) c.verified = 1;
+      // Retry rounds: `verified` counts only what this round copied (the job merges retry outcomes, see
+      // migration-job.ts mergeRetry), so objects found in place are not verified twice.
+      if (verifying && b.input.round === 0) c.verified = 1;
       break;
     case 'kept':
-      if (b.input.round > 0) return;
       c.skipped = 1;
       break;
     case 'failed':
       c.failed = 1;
       break;
     case 'excluded':
-      if (b.input.round > 0) return;
       c.excluded = 1;
       break;
   }
@@ -218,7 +233,8 @@ async function processObject(b: Batch, o: ObjectInfo, index: Map<string, ObjectI
   const job = b.input.job;
   const rel = job.source.prefix && o.key.startsWith(job.source.prefix) ? o.key.slice(job.source.prefix.length) : o.key;
   if (!include(rel)) return 'excluded';
-  if (job.filter.modifiedSince !== undefined && o.lastModified < job.filter.modifiedSince) return 'excluded';
+  // lastModified 0 = unknown (an http source without Last-Modified): never excluded by time.
+  if (job.filter.modifiedSince !== undefined && o.lastModified > 0 && o.lastModified < job.filter.modifiedSince) return 'excluded';
   const dstKey = mapKey(o.key, job.source.prefix, job.destination.prefix);
   const existing = index.get(dstKey);
   for (let attempt = 1; ; attempt++) {
@@ -244,10 +260,19 @@ async function processObject(b: Batch, o: ObjectInfo, index: Map<string, ObjectI
         await sleep(base * (0.75 + Math.random() * 0.5), undefined, { signal: b.signal }).catch(() => undefined);
         continue;
       }
-      const err = e instanceof NotFoundError && !existing && e.message.includes(o.key) ? new NotFoundError(`source object was deleted after listing: ${e.message}`, { code: e.code }) : e;
-      recordFailure(b, o, err);
+      recordFailure(b, o, e);
       return 'failed';
     }
+  }
+}
+
+/** Source reads of a listed object: not found now means it was deleted after listing. */
+async function sourceRead<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof NotFoundError && !(e instanceof BucketNotFoundError)) throw new NotFoundError(`source object was deleted after listing: ${e.message}`, { code: 'DeletedAfterListing', cause: e });
+    throw e;
   }
 }
 
@@ -276,13 +301,14 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
   if (o.size > maxSize) throw new ObjectTooLargeError(`${o.size} bytes is more than the destination can store (${maxSize})`);
   const useMultipart = !!mp && !!dst.createMultipart && (o.size >= input.job.multipart.threshold || o.size > dst.capabilities.maxSinglePut);
   if (serverSide(b) && o.size <= dst.capabilities.maxServerSideCopy && !useMultipart) {
+    // Server-side copies count against the bandwidth limit too: operators throttle to spare the source.
+    await b.bandwidth.take(o.size, b.signal);
     await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, { signal: b.signal });
     b.copiedSizes.set(dstKey, { size: o.size, srcKey: o.key });
-    await b.bandwidth.take(0, b.signal);
     return;
   }
   if (useMultipart) return copyMultipart(b, o, dstKey);
-  const got = await src.get(o.key, { signal: b.signal });
+  const got = await sourceRead(() => src.get(o.key, { signal: b.signal }));
   try {
     checkUnchanged(o, got.info);
   } catch (e) {
@@ -333,7 +359,7 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
     await dst.abortMultipart?.(dstKey, up.uploadId).catch(() => undefined);
     up = undefined;
   }
-  const head = await src.stat(o.key, { signal: b.signal });
+  const head = await sourceRead(() => src.stat(o.key, { signal: b.signal }));
   checkUnchanged(o, head);
   if (!up) {
     const uploadId = await dst.createMultipart!(dstKey, { contentType: head.contentType, metadata: head.metadata, signal: b.signal });
@@ -344,6 +370,7 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
   const u = up;
   const total = Math.max(1, Math.ceil(o.size / u.partSize));
   const have = new Set(u.parts.map((p) => p.partNumber));
+  checkpoint.partsResumed += have.size;
   const todo = Array.from({ length: total }, (_, i) => i + 1).filter((n) => !have.has(n));
   const copyParts = serverSide(b) && dst.capabilities.uploadPartCopy && !!dst.uploadPartCopy;
   const checksums = wantChecksums(b);
@@ -359,7 +386,7 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
       if (copyParts) {
         part = await dst.uploadPartCopy!(dstKey, u.uploadId, n, { bucket: src.bucket, key: o.key, etag: o.etag }, { start, end }, { signal: b.signal });
       } else {
-        const got = await src.get(o.key, { range: { start, end }, signal: b.signal });
+        const got = await sourceRead(() => src.get(o.key, { range: { start, end }, signal: b.signal }));
         const md5 = checksums && dst.capabilities.etagIsMd5 ? createHash('md5') : undefined;
         const c64 = checksums ? new Crc64() : undefined;
         const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [md5, c64].filter((h) => h !== undefined));
@@ -419,9 +446,9 @@ async function verifyObject(b: Batch, o: ObjectInfo, dstKey: string, existing: O
 }
 
 /** After copying: one LIST per 1000 keys proves every copied object is at the destination with its size. */
-async function verifySizes(b: Batch, entries: ObjectInfo[]): Promise<void> {
+async function verifySizes(b: Batch, entries: ObjectInfo[], signal: AbortSignal): Promise<void> {
   const copied = entries.filter((o) => b.copiedSizes.has(mapKey(o.key, b.input.job.source.prefix, b.input.job.destination.prefix)));
-  const index = await destinationIndex(b.src, b.dst, b.input.job, copied, b.signal);
+  const index = await destinationIndex(b.src, b.dst, b.input.job, copied, signal);
   for (const o of copied) {
     const dstKey = mapKey(o.key, b.input.job.source.prefix, b.input.job.destination.prefix);
     const d = index.get(dstKey);

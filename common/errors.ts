@@ -55,7 +55,7 @@ export class ThrottledError extends FerryError {
   }
 }
 
-/** Thrown for faults that usually pass: 5xx, connection resets, timeouts, truncated bodies, clock skew. */
+/** Thrown for faults that usually pass: 5xx, connection resets, timeouts, truncated bodies. (Clock skew is AccessDeniedError: it needs a fix.) */
 export class TransientError extends FerryError {
   override readonly name = 'TransientError';
   override readonly retryable = true;
@@ -106,6 +106,8 @@ export class ObjectTooLargeError extends FerryError {
 
 /** Error names that must never be retried by Temporal (fed to `nonRetryableErrorTypes`). */
 export const NON_RETRYABLE_ERROR_NAMES = [
+  // A Ferry error of the base class is a rejected request with no better class (e.g. an unexpected 4xx).
+  'FerryError',
   'NotFoundError',
   'BucketNotFoundError',
   'AccessDeniedError',

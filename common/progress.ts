@@ -61,6 +61,8 @@ export interface JobProgress {
   limits: { bandwidth?: number; objectsPerSecond?: number; objects: number; tasks: number };
   /** Throttling responses seen (503 SlowDown/429) — adaptive back-off is active when this grows. */
   throttleEvents: number;
+  /** Multipart parts reused after a batch resumed (a killed worker's large object continued, not restarted). */
+  partsResumed: number;
   /** Up to 10 recent failures. */
   recentFailures: FailureRecord[];
   /** Set when the job failed as a whole (preflight). */
@@ -76,6 +78,7 @@ export interface JobResult {
   bytes: Counters & { total: number };
   durationMs: number;
   rounds: number;
+  partsResumed: number;
   reportPath?: string;
   error?: string;
 }

@@ -71,6 +71,7 @@ export interface JobState {
   paused: boolean;
   limits: Limits;
   throttleEvents: number;
+  partsResumed: number;
   recentFailures: FailureRecord[];
   samples: [number, number, number][];
   error?: string;
@@ -99,9 +100,23 @@ function initialState(spec: JobSpec): JobState {
     paused: false,
     limits: { ...spec.limits },
     throttleEvents: 0,
+    partsResumed: 0,
     recentFailures: [],
     samples: [],
   };
+}
+
+/**
+ * A retry re-runs a task's whole range: what it copied is new, its failures replace the earlier ones, and
+ * earlier failures it found already in place (copied but not confirmed, say) count as skipped. Objects the
+ * first round copied or skipped show up as skipped again and are not counted twice.
+ */
+export function mergeRetry(total: Counters, retry: Counters, prevFailed: number, verifying: boolean): void {
+  const recovered = Math.max(0, prevFailed - retry.failed - retry.copied);
+  total.copied += retry.copied;
+  total.failed += retry.failed - prevFailed;
+  total.skipped += recovered;
+  total.verified += retry.verified + (verifying ? recovered : 0);
 }
 
 function rates(s: JobState): { bytes: number; objects: number } {
@@ -134,6 +149,7 @@ function progressOf(spec: JobSpec, s: JobState): JobProgress {
     updatedAt: Date.now(),
     limits: { ...s.limits },
     throttleEvents: s.throttleEvents,
+    partsResumed: s.partsResumed,
     recentFailures: s.recentFailures,
     error: s.error,
   };
@@ -170,6 +186,7 @@ function jobResult(spec: JobSpec, s: JobState, reportPath?: string): JobResult {
     bytes: { ...s.bytes, listed: s.planned.bytes, total: totalBytes },
     durationMs: Date.now() - s.startedAt,
     rounds: s.round + 1,
+    partsResumed: s.partsResumed,
     reportPath,
     error: s.error ?? (Object.keys(s.taskErrors).length ? `${Object.keys(s.taskErrors).length} task(s) could not finish: ${Object.values(s.taskErrors)[0]}` : undefined),
   };
@@ -242,16 +259,18 @@ export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<J
     s.tasksDone++;
     const key = String(o.n);
     const prev = s.retryPrev[key];
-    addCounters(s.objects, o.objects);
-    addCounters(s.bytes, o.bytes);
     if (prev) {
-      s.objects.failed -= prev.failed;
-      s.bytes.failed -= prev.failedBytes;
+      mergeRetry(s.objects, o.objects, prev.failed, spec.verify !== 'none');
+      mergeRetry(s.bytes, o.bytes, prev.failedBytes, spec.verify !== 'none');
       delete s.retryPrev[key];
+    } else {
+      addCounters(s.objects, o.objects);
+      addCounters(s.bytes, o.bytes);
     }
     delete s.taskErrors[key];
     if (o.error) s.taskErrors[key] = o.error;
     s.throttleEvents += o.throttleEvents;
+    s.partsResumed += o.partsResumed;
     s.lastRoundOfTask[key] = o.round;
     if (o.objects.failed > 0 || o.error) s.failedTasks.push({ plan, failed: o.objects.failed, failedBytes: o.bytes.failed, error: o.error });
     const recent = [...o.failures, ...(o.error ? [{ key: `(task ${o.taskId})`, size: 0, errorClass: 'TaskFailed', message: o.error, task: o.taskId }] : [])];

@@ -18,9 +18,10 @@ export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
 
-  const outcome: TaskOutcome = { taskId, n: input.plan.n, round: input.round, objects: emptyCounters(), bytes: emptyCounters(), failures: [], throttleEvents: 0 };
+  const outcome: TaskOutcome = { taskId, n: input.plan.n, round: input.round, objects: emptyCounters(), bytes: emptyCounters(), failures: [], throttleEvents: 0, partsResumed: 0 };
   let cursor = input.plan.range.startAfter;
   let uploads: Record<string, MultipartCheckpoint> | undefined;
+  let doneAfterCursor: string[] | undefined;
   try {
     for (let batch = 0; ; batch++) {
       await condition(() => !paused);
@@ -35,14 +36,17 @@ export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
         range: input.plan.range,
         cursor,
         uploads,
+        doneAfterCursor,
         limits: input.limits,
       });
       addCounters(outcome.objects, r.objects);
       addCounters(outcome.bytes, r.bytes);
       outcome.throttleEvents += r.throttleEvents;
+      outcome.partsResumed += r.partsResumed;
       for (const f of r.failures) if (outcome.failures.length < 10) outcome.failures.push(f);
       cursor = r.cursor;
       uploads = r.uploads;
+      doneAfterCursor = r.doneAfterCursor;
       if (r.done) break;
       // Paused mid-batch: wait for the forwarded resume (or re-check shortly if the pause signal is late).
       if (r.paused) await condition(() => !paused, '5s');

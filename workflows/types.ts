@@ -58,6 +58,8 @@ export interface TaskOutcome {
   /** Bounded sample; the full list is in the report location. */
   failures: FailureRecord[];
   throttleEvents: number;
+  /** Multipart parts found already uploaded when a batch resumed a large object (not re-sent). */
+  partsResumed: number;
   /** The task itself failed (not only some objects): e.g. the destination became unwritable. */
   error?: string;
 }
@@ -75,6 +77,8 @@ export interface BatchInput {
   cursor?: string;
   /** Multipart uploads in progress, handed over from a paused batch. */
   uploads?: Record<string, MultipartCheckpoint>;
+  /** Positions after `cursor` that a paused batch already finished (skipped, not redone or recounted). */
+  doneAfterCursor?: string[];
   limits: Limits;
 }
 
@@ -82,12 +86,15 @@ export interface BatchInput {
 export interface BatchCheckpoint {
   /** Every object at or before this position is finished (copied, skipped or failed). */
   cursor?: string;
+  /** Finished objects after `cursor` (parallel lanes finish out of order); at most `limits.objects` entries. */
+  doneAfterCursor: string[];
   objects: Counters;
   bytes: Counters;
   /** Multipart uploads in progress: destination key → upload state. */
   uploads: Record<string, MultipartCheckpoint>;
   failuresRecorded: number;
   throttleEvents: number;
+  partsResumed: number;
 }
 
 export interface MultipartCheckpoint {
@@ -103,6 +110,7 @@ export interface MultipartCheckpoint {
 export interface BatchResult {
   /** Multipart uploads left in progress by a pause (resume them in the next batch). */
   uploads?: Record<string, MultipartCheckpoint>;
+  doneAfterCursor?: string[];
   cursor?: string;
   done: boolean;
   paused: boolean;
@@ -111,6 +119,7 @@ export interface BatchResult {
   failures: FailureRecord[];
   failureCount: number;
   throttleEvents: number;
+  partsResumed: number;
 }
 
 export interface PreflightResult {

@@ -103,7 +103,10 @@ class FsProvider implements ObjectProvider {
   private readonly root: string;
   private realRoot: string | undefined;
   private readonly safeDirs = new Set<string>();
-  /** Sorted directory listings of the last few directories walked (pages re-walk the same path). */
+  /**
+   * Sorted directory listings of the last few directories walked (pages re-walk the same path). Writes through
+   * this provider invalidate the directories above them; other writers show up after at most 5 s.
+   */
   private readonly dirCache = new Map<string, { at: number; entries: Entry[] }>();
 
   constructor(root: string) {
@@ -297,9 +300,18 @@ class FsProvider implements ObjectProvider {
       const existing = await fsp.lstat(path).catch(() => undefined);
       if (existing?.isDirectory()) throw new InvalidKeyError(`key ${JSON.stringify(key)} cannot be stored on fs: a directory of that name holds other keys`);
       await fsp.rename(tmp, path);
+      this.forgetListings(path);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw mapFsError(e, `put ${JSON.stringify(key)}`);
+    }
+  }
+
+  /** Drops cached listings of every directory above `path`: our own write must show in the next listing. */
+  private forgetListings(path: string): void {
+    for (let d = dirname(path); d.length >= this.root.length; d = dirname(d)) {
+      this.dirCache.delete(d);
+      if (d === this.root || d === dirname(d)) break;
     }
   }
 
@@ -420,9 +432,11 @@ class FsProvider implements ObjectProvider {
   }
 
   async delete(key: string): Promise<void> {
-    await fsp.rm(this.pathOf(key), { force: true }).catch((e) => {
+    const path = this.pathOf(key);
+    await fsp.rm(path, { force: true }).catch((e) => {
       throw mapFsError(e, `delete ${JSON.stringify(key)}`);
     });
+    this.forgetListings(path);
   }
 }
 

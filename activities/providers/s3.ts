@@ -31,7 +31,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ByteRange, Capabilities, Checksums, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
 import { credentialSources, type ProviderContext } from './registry';
 import { resolveCredentials } from '../credentials';
-import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError, ThrottledError, TransientError, isAbortError } from '../../common/errors';
+import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError, SourceChangedError, ThrottledError, TransientError, isAbortError } from '../../common/errors';
 import { keyByteLength } from '../../common/keys';
 
 const MiB = 1024 * 1024;
@@ -79,7 +79,7 @@ export function mapS3Error(err: unknown, what: string): unknown {
   }
   if (INVALID_KEY_CODES.has(code)) return new InvalidKeyError(msg, opts);
   if (code === 'EntityTooLarge') return new ObjectTooLargeError(msg, opts);
-  if (code === 'PreconditionFailed' || status === 412) return new TransientError(`${msg} — the source changed`, opts);
+  if (code === 'PreconditionFailed' || status === 412) return new SourceChangedError(`${msg} — the source changed`, opts);
   if ((status !== undefined && status >= 500) || TRANSIENT_NET.has(String(e.code)) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'InternalError' || code === 'IncompleteBody') {
     return new TransientError(msg, opts);
   }
