@@ -8,6 +8,7 @@ import type { EndpointConfig } from '../common/job';
 import type { ObjectProvider } from './providers/provider';
 import { openProvider as openFromRegistry, type ProviderContext } from './providers/registry';
 import { ControlHub, type ControlSource } from './control';
+import type { LastRoundSource } from './rounds';
 
 export interface ActivityDeps {
   providers?: ProviderContext;
@@ -19,6 +20,8 @@ export interface ActivityDeps {
   openProvider?: (spec: EndpointConfig, ctx: ProviderContext) => ObjectProvider;
   /** Poll interval of the control query, ms (default 2000). */
   controlIntervalMs?: number;
+  /** Start of a job's previous completed scheduled round (for `scheduledRound`); none = no scheduled rounds. */
+  lastRound?: LastRoundSource;
 }
 
 export interface ActivityContext {

@@ -6,13 +6,21 @@
 import type { Client } from '@temporalio/client';
 import type { ControlState } from '../workflows/messages';
 
-export type ControlSource = (jobWorkflowId: string) => Promise<ControlState | undefined>;
+/** Reads a job's control state; `signal` aborts the read (and any client retry of it). */
+export type ControlSource = (jobWorkflowId: string, signal: AbortSignal) => Promise<ControlState | undefined>;
 
-/** Queries the job workflow. Returns undefined when the query fails (no worker yet, job gone). */
-export function queryControlSource(client: Client): ControlSource {
-  return async (jobWorkflowId) => {
+/**
+ * Queries the job workflow, with a short deadline and under `signal`: an aborted call is never retried by
+ * the client, so no retry timer outlives the worker (or the connection it shares). Returns undefined when the
+ * query fails (no worker yet, job gone).
+ */
+export function queryControlSource(client: Client, timeoutMs = 3000): ControlSource {
+  return async (jobWorkflowId, signal) => {
+    if (signal.aborted) return undefined;
     try {
-      return await client.workflow.getHandle(jobWorkflowId).query<ControlState>('control');
+      return await client.withAbortSignal(signal, () =>
+        client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(jobWorkflowId).query<ControlState>('control')),
+      );
     } catch {
       return undefined;
     }
@@ -23,6 +31,8 @@ interface Subscription {
   state: ControlState | undefined;
   listeners: Set<(s: ControlState) => void>;
   timer: NodeJS.Timeout | undefined;
+  /** Aborted when the last listener leaves: stops an in-flight poll. */
+  abort: AbortController;
 }
 
 /** Polls each job's control state while at least one batch of that job listens. */
@@ -38,16 +48,16 @@ export class ControlHub {
     if (!this.source) return () => undefined;
     let sub = this.subs.get(jobWorkflowId);
     if (!sub) {
-      sub = { state: undefined, listeners: new Set(), timer: undefined };
+      sub = { state: undefined, listeners: new Set(), timer: undefined, abort: new AbortController() };
       this.subs.set(jobWorkflowId, sub);
       const s = sub;
       const poll = async () => {
-        const state = await this.source!(jobWorkflowId);
+        const state = await this.source!(jobWorkflowId, s.abort.signal);
         if (state) {
           s.state = state;
           for (const l of s.listeners) l(state);
         }
-        if (s.listeners.size) s.timer = setTimeout(poll, this.intervalMs);
+        if (s.listeners.size && !s.abort.signal.aborted) s.timer = setTimeout(poll, this.intervalMs);
         else s.timer = undefined;
       };
       s.timer = setTimeout(poll, 0);
@@ -58,6 +68,7 @@ export class ControlHub {
       s.listeners.delete(listener);
       if (!s.listeners.size) {
         if (s.timer) clearTimeout(s.timer);
+        s.abort.abort();
         this.subs.delete(jobWorkflowId);
       }
     };

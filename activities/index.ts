@@ -17,6 +17,11 @@ export function createActivities(deps: ActivityDeps = {}) {
     planTasks: (input: PlanTasksInput) => planTasks(ctx, input),
     copyRange: (input: BatchInput) => copyRange(ctx, input),
     writeReport: (input: ReportInput) => writeReport(ctx, input),
+    /** Start time (ms) of the job's latest completed scheduled round, if any. */
+    lastRoundStart: async (jobName: string): Promise<number | undefined> => {
+      if (!deps.lastRound) throw new Error('this worker has no Temporal client for scheduled rounds');
+      return deps.lastRound(jobName);
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import type { ObjectInfo, ObjectProvider } from './providers/provider';
 import type { JobSpec } from '../common/job';
 import type { KeyRange } from '../workflows/types';
 import { compareKeys, mapKey } from '../common/keys';
-import { NotFoundError } from '../common/errors';
+import { FerryError, InvalidKeyError, NotFoundError } from '../common/errors';
 
 /** Compares two listing positions in the provider's order (keys by UTF-8 bytes, list lines numerically). */
 export function comparePositions(p: ObjectProvider, a: string, b: string): number {
@@ -79,6 +79,10 @@ export async function destinationIndex(
       try {
         index.set(k, await dst.stat(k, { signal }));
       } catch (e) {
+        // A key the destination cannot store is not there: copying it records a per-object failure with the
+        // reason. Throwing here would fail the whole batch and leave every object of it unreported.
+        // Likewise a stat the destination rejects for this key alone (a base FerryError: an unexpected 4xx).
+        if (e instanceof InvalidKeyError || (e instanceof FerryError && e.name === 'FerryError')) continue;
         if (!(e instanceof NotFoundError) || e.name === 'BucketNotFoundError') throw e;
       }
     }
@@ -98,4 +102,24 @@ export function sameObject(s: ObjectInfo, d: ObjectInfo, srcEtagIsMd5: boolean, 
   if (srcEtagIsMd5 && dstEtagIsMd5 && isMd5Etag(s.etag) && isMd5Etag(d.etag)) return s.etag.toLowerCase() === d.etag.toLowerCase();
   // No comparable checksum: the destination copy is at least as new as the source version.
   return d.lastModified >= s.lastModified;
+}
+
+/**
+ * The overwrite policy for one listed source object against what the destination holds: `copy`, `skipped`
+ * (already there unchanged) or `kept` (the destination differs but the policy keeps it). Used by the copy
+ * activity and by `ferry plan`.
+ */
+export function overwriteDecision(
+  policy: 'never' | 'if-different' | 'if-newer' | 'always',
+  o: ObjectInfo,
+  existing: ObjectInfo | undefined,
+  srcEtagIsMd5: boolean,
+  dstEtagIsMd5: boolean,
+): 'copy' | 'skipped' | 'kept' {
+  if (!existing || policy === 'always') return 'copy';
+  const same = sameObject(o, existing, srcEtagIsMd5, dstEtagIsMd5);
+  if (policy === 'never') return same ? 'skipped' : 'kept';
+  if (policy === 'if-different') return same ? 'skipped' : 'copy';
+  if (o.lastModified <= existing.lastModified) return same ? 'skipped' : 'kept';
+  return 'copy';
 }

@@ -18,7 +18,8 @@ export async function writeReport(ctx: ActivityContext, input: ReportInput): Pro
   const durationMs = Math.max(1, input.finishedAt - input.startedAt);
   const o = input.objects;
   const total = o.copied + o.skipped + o.failed;
-  const status = input.error ? 'failed' : o.failed > 0 || failures.length > 0 ? 'completed-with-failures' : 'succeeded';
+  const unfinished = input.unfinishedTasks ?? [];
+  const status = input.error ? 'failed' : o.failed > 0 || failures.length > 0 || unfinished.length > 0 ? 'completed-with-failures' : 'succeeded';
   const summary = {
     job: input.job.name,
     workflowId: input.workflowId,
@@ -35,6 +36,7 @@ export async function writeReport(ctx: ActivityContext, input: ReportInput): Pro
     bytes: { total: input.bytes.copied + input.bytes.skipped + input.bytes.failed, ...input.bytes },
     throughput: { bytesPerSec: Math.round((input.bytes.copied / durationMs) * 1000), objectsPerSec: Math.round((o.copied / durationMs) * 1000 * 100) / 100 },
     failures: failures.length,
+    unfinishedTasks: unfinished,
   };
   await fsp.writeFile(join(dir, 'failures.jsonl'), failures.map(({ key, size, errorClass, message, task }) => JSON.stringify({ key, size, errorClass, message, task })).join('\n') + (failures.length ? '\n' : ''));
   await fsp.writeFile(join(dir, 'report.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -48,6 +50,8 @@ export async function writeReport(ctx: ActivityContext, input: ReportInput): Pro
     `failures:  ${failures.length}${failures.length ? ` (see failures.jsonl)` : ''}`,
     ...failures.slice(0, 20).map((f) => `  ${f.errorClass}  ${JSON.stringify(f.key)} (${f.size} B): ${f.message}`),
     ...(failures.length > 20 ? [`  … ${failures.length - 20} more in failures.jsonl`] : []),
+    ...(unfinished.length ? [`unfinished tasks: ${unfinished.length} (their objects were not all tried; \`ferry retry\` runs them again)`] : []),
+    ...unfinished.map((t) => `  task ${t.task}: keys after ${JSON.stringify(t.range.startAfter ?? '')} up to ${JSON.stringify(t.range.last)} (${t.objects} objects, ${formatBytes(t.bytes)}): ${t.error}`),
   ];
   await fsp.writeFile(join(dir, 'summary.txt'), `${lines.join('\n')}\n`);
   return { path: dir, failures: failures.length };

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration, parseRate, parseTime } from '../common/units';
+import { parseTimeOfDay } from '../common/throttle-schedule';
 import { ExitCode, UsageError, exitCodeFor, formatError } from './errors';
 import { defaultIo, type Io } from './io';
 
@@ -38,6 +39,7 @@ export interface CliOptions {
   reportDir?: string;
   maxActivities?: number;
   identity?: string;
+  metricsPort?: number;
   noWorker?: boolean;
   // Embedded server.
   dataDir?: string;
@@ -66,11 +68,16 @@ export interface CliOptions {
   force?: boolean;
   // report.
   failures?: number;
+  // schedule: interval ms and a daily window (UTC) in which rounds may start.
+  every?: number;
+  window?: { from: number; to: number; text: string };
+  // cutover: stop when a round copies fewer objects than this.
+  threshold?: number;
 }
 
 export type CommandName =
   | 'run' | 'start' | 'worker' | 'server' | 'status' | 'watch' | 'pause' | 'resume' | 'throttle'
-  | 'incremental' | 'verify' | 'retry' | 'report' | 'plan' | 'import-ossimport';
+  | 'incremental' | 'verify' | 'retry' | 'report' | 'plan' | 'import-ossimport' | 'schedule' | 'cutover';
 
 export interface ParsedArgs {
   command: CommandName | 'help' | 'version';
@@ -129,6 +136,7 @@ const OPTIONS: Record<OptionKey, OptionSpec> = {
   reportDir: { key: 'reportDir', flag: 'report-dir', value: 'DIR', help: 'where reports are written (env FERRY_REPORT_DIR; default <data-dir>/reports)' },
   maxActivities: { key: 'maxActivities', flag: 'max-activities', value: 'N', help: 'concurrent batches on this worker (env FERRY_MAX_ACTIVITIES; default 32)', parse: positiveInt('batches') },
   identity: { key: 'identity', flag: 'identity', value: 'ID', help: 'worker identity shown in the Web UI (default ferry-worker-<pid>@<host>)' },
+  metricsPort: { key: 'metricsPort', flag: 'metrics-port', value: 'N', help: 'serve Prometheus metrics (SDK + Ferry) on this port at /metrics (env FERRY_METRICS_PORT; default off)', parse: port },
   noWorker: { key: 'noWorker', flag: 'no-worker', help: 'do not run an in-process worker (other `ferry worker`s do the work)' },
   dataDir: { key: 'dataDir', flag: 'data-dir', value: 'DIR', help: 'Ferry\'s data directory: embedded server database, state, reports (env FERRY_HOME; default ~/.ferry)' },
   port: { key: 'port', flag: 'port', value: 'N', help: 'embedded server frontend port (default 7233)', parse: port },
@@ -177,6 +185,22 @@ const OPTIONS: Record<OptionKey, OptionSpec> = {
   name: { key: 'name', flag: 'name', value: 'NAME', help: 'job name (default: jobName from job.cfg)' },
   out: { key: 'out', flag: 'out', short: 'o', value: 'DIR', help: 'directory for the generated files (default: current directory)' },
   force: { key: 'force', flag: 'force', short: 'f', help: 'overwrite existing output files' },
+  every: { key: 'every', flag: 'every', value: 'DURATION', help: 'start an incremental round this often, e.g. 1h or 30m', parse: duration('1h or 30m') },
+  window: {
+    key: 'window',
+    flag: 'window',
+    value: 'HH:MM-HH:MM',
+    help: 'only start rounds inside this daily window (UTC; may span midnight), e.g. 01:00-06:00',
+    parse: (raw) => {
+      const m = /^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})$/.exec(raw.trim());
+      const from = m ? parseTimeOfDay(m[1]!) : undefined;
+      const to = m ? parseTimeOfDay(m[2]!) : undefined;
+      if (from === undefined || to === undefined) throw new Error('is not a daily window (use HH:MM-HH:MM, 24-hour UTC, e.g. 01:00-06:00)');
+      if (from === to) throw new Error('must not start and end at the same time');
+      return { from, to, text: raw.trim() };
+    },
+  },
+  threshold: { key: 'threshold', flag: 'threshold', value: 'N', help: 'ready to switch when a round copies fewer than N objects (default 100)', parse: positiveInt('objects') },
   failures: { key: 'failures', flag: 'failures', value: 'N', help: 'failures to list (default 20)', parse: (raw) => {
     if (!/^\d+$/.test(raw)) throw new Error('must be a whole number');
     return Number(raw);
@@ -234,7 +258,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'ferry worker [options]',
     description: 'Polls the task queue and runs job and task workflows and copy activities until SIGINT/SIGTERM (graceful: in-flight batches save their position). Credentials are resolved here: FERRY_CREDENTIALS_<PROFILE>_* env, --credentials FILE, then the provider defaults.',
     positionals: [],
-    options: [...CONNECTION, ...WORKER, 'maxActivities', 'identity', 'dataDir'],
+    options: [...CONNECTION, ...WORKER, 'maxActivities', 'identity', 'metricsPort', 'dataDir'],
     examples: ['ferry worker --address temporal.internal:7233 --credentials /etc/ferry/credentials.yaml', 'FERRY_MAX_ACTIVITIES=64 ferry worker'],
   },
   {
@@ -299,6 +323,32 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [JOB],
     options: ['since', 'json', ...RUNNING],
     examples: ['ferry incremental photos', 'ferry incremental job.yaml --since 2026-01-01T00:00:00Z', 'ferry incremental photos --address temporal.internal:7233 --detach'],
+  },
+  {
+    name: 'schedule',
+    summary: 'create (or update) a Temporal Schedule that runs incremental rounds of a job',
+    usage: 'ferry schedule JOB.yaml --every DURATION [--window HH:MM-HH:MM] [options]',
+    description:
+      'Creates Temporal Schedule ferry-<name>: every DURATION it starts workflow scheduledRound, which runs the job (ferry-<name>) with ' +
+      'filter.modifiedSince = the start of the previous successful round, minus a one-minute overlap (the first round uses the job file\'s filter). Rounds never overlap ' +
+      '(a round still running when the next is due skips it); --window limits when rounds may start (UTC). `ferry worker`s do the work. ' +
+      'An existing schedule of the job is updated. Pause or delete it with `temporal schedule toggle|delete --schedule-id ferry-<name>` or the Web UI.',
+    positionals: [JOB_FILE],
+    options: ['every', 'window', 'json', ...CONNECTION, 'dataDir'],
+    examples: ['ferry schedule job.yaml --every 1h', 'ferry schedule job.yaml --every 30m --window 01:00-06:00 --address temporal.internal:7233'],
+  },
+  {
+    name: 'cutover',
+    summary: 'repeat incremental rounds until one copies fewer than --threshold objects, then say "ready to switch"',
+    usage: 'ferry cutover JOB.yaml [--threshold N] [options]',
+    description:
+      'The ossimport T1/T2 recipe: the first round copies everything (or, when the job already completed here, what changed since its last run ' +
+      'started); each further round copies what changed since the previous round started (with a one-minute overlap), until a round copies fewer than N objects (default 100). ' +
+      'Then it prints "ready to switch" with the time to pass to the final `ferry incremental JOB --since T` after traffic moved. Runs like ' +
+      '`ferry run` (embedded server and in-process worker unless --address/--no-worker). Exit 0 when ready, 1 when a round had failures.',
+    positionals: [JOB_FILE],
+    options: ['threshold', 'json', ...RUNNING],
+    examples: ['ferry cutover job.yaml', 'ferry cutover job.yaml --threshold 1000 --address temporal.internal:7233 --no-worker'],
   },
   {
     name: 'verify',
@@ -501,6 +551,8 @@ const HANDLERS: Record<CommandName, () => Promise<CommandHandler>> = {
   report: async () => (await import('./commands/report')).reportCommand,
   plan: async () => (await import('./commands/plan')).planCommand,
   'import-ossimport': async () => (await import('./commands/import-ossimport')).importOssimportCommand,
+  schedule: async () => (await import('./commands/schedule')).scheduleCommand,
+  cutover: async () => (await import('./commands/cutover')).cutoverCommand,
 };
 
 function version(): string {

@@ -3,12 +3,36 @@
  * wires the CLI to `workers/worker.ts`.
  */
 import { hostname } from 'node:os';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { createFerryWorker } from '../workers/worker';
 import { installRuntime } from '../workers/main';
 import { tlsConfig, type ConnectionSettings } from './connection';
+import { errorMessage } from '../common/errors';
+
+/**
+ * The SDK logs every failed activity attempt at WARN with the error's stack. In the CLI that is what the user
+ * sees on stderr (a bad bucket name printed a stack trace), so the in-process worker logs one line per entry
+ * with the error's message; FERRY_LOG_LEVEL=DEBUG (or TRACE) brings the stacks back.
+ */
+function installCliRuntime(): void {
+  const level = (process.env.FERRY_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  const verbose = level === 'DEBUG' || level === 'TRACE';
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(level, (e) => {
+        const err = e.meta?.error;
+        const what = typeof e.meta?.activityType === 'string' ? ` (${e.meta.activityType})` : '';
+        const detail = err === undefined ? '' : `: ${verbose && err instanceof Error ? err.stack : errorMessage(err)}`;
+        process.stderr.write(`${new Date(Number(e.timestampNanos / 1_000_000n)).toISOString()} [${e.level}] ${e.message}${what}${detail}\n`);
+      }),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } },
+    });
+  } catch {
+    /* already installed by the host process */
+  }
+}
 
 export interface InProcessWorker {
   /** Settles when the worker has stopped (rejects if it crashed). */
@@ -22,7 +46,8 @@ export async function startInProcessWorker(
   client: Client,
   opts: { credentialsFile?: string; reportDir: string; maxActivities?: number; identity?: string; shutdownGraceTime?: Duration },
 ): Promise<InProcessWorker> {
-  installRuntime();
+  installCliRuntime();
+  installRuntime(); // a no-op after installCliRuntime; keeps the shared bookkeeping in workers/main.ts
   const connection = await NativeConnection.connect({ address: settings.address, tls: tlsConfig(settings.tls), apiKey: settings.apiKey });
   let worker;
   try {

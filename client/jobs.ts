@@ -7,6 +7,7 @@ import { WorkflowNotFoundError, WorkflowExecutionAlreadyStartedError, Applicatio
 import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { jobWorkflowId, type JobSpec, type EndpointConfig } from '../common/job';
 import type { JobProgress, JobResult } from '../common/progress';
+import type { BatchCheckpoint, TaskOutcome } from '../workflows/types';
 import { FerryJob, FerryPhase } from '../common/search-attributes';
 import { errorMessage } from '../common/errors';
 import { JobStateError, ServerUnreachableError } from './errors';
@@ -94,12 +95,51 @@ export async function outcomeOf(handle: WorkflowHandle): Promise<Outcome> {
  * worker); other errors are thrown.
  */
 export async function queryProgress(client: Client, handle: WorkflowHandle, timeoutMs = 5000): Promise<JobProgress | undefined> {
+  let p: JobProgress;
   try {
-    return await client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query<JobProgress>('progress'));
+    p = await client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query<JobProgress>('progress'));
   } catch (e) {
     if (noWorkerAnswered(e)) return undefined;
     throw e;
   }
+  return withInFlightTasks(client, p, timeoutMs);
+}
+
+/**
+ * The job counts only finished tasks; live progress adds what in-flight tasks have done so far: their
+ * finished batches (`taskProgress` query) and the running batch's last heartbeat (describe). Neither costs
+ * workflow history. Best effort: a task that does not answer in time is left out of this snapshot.
+ */
+async function withInFlightTasks(client: Client, p: JobProgress, timeoutMs: number): Promise<JobProgress> {
+  const ids = (p.inFlightTasks ?? []).slice(0, 32);
+  if (!ids.length) return p;
+  const objects = { ...p.objects };
+  const bytes = { ...p.bytes };
+  const keys = ['copied', 'skipped', 'failed', 'verified', 'excluded'] as const;
+  const add = (c: Partial<Record<(typeof keys)[number], number>> | undefined, into: typeof objects) => {
+    for (const k of keys) into[k] += c?.[k] ?? 0;
+  };
+  await Promise.all(
+    ids.map(async (id) => {
+      try {
+        await client.connection.withDeadline(Date.now() + Math.min(timeoutMs, 3000), async () => {
+          const h = client.workflow.getHandle(id);
+          const [done, d] = await Promise.all([h.query<TaskOutcome>('taskProgress'), h.describe()]);
+          add(done.objects, objects);
+          add(done.bytes, bytes);
+          const data = d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
+          if (data) {
+            const cp = JSON.parse(Buffer.from(data).toString()) as BatchCheckpoint;
+            add(cp.objects, objects);
+            add(cp.bytes, bytes);
+          }
+        });
+      } catch {
+        /* not answering right now: counted once it finishes */
+      }
+    }),
+  );
+  return { ...p, objects, bytes };
 }
 
 /**

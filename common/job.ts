@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseRate, parseSize, parseTime } from './units';
 import { InvalidConfigError } from './errors';
+import { parseTimeOfDay, type ThrottleWindow } from './throttle-schedule';
 
 export const Overwrite = { never: 'never', ifDifferent: 'if-different', ifNewer: 'if-newer', always: 'always' } as const;
 export type Overwrite = (typeof Overwrite)[keyof typeof Overwrite];
@@ -85,6 +86,23 @@ const endpointSchema = z
     for (const f of ['bucket', 'endpoint', 'region', 'credentials'] as const) if (e[f] && (e.type === 'fs' || e.type === 'http') && !(e.type === 'http' && f === 'credentials')) ctx.addIssue({ code: 'custom', path: [f], message: `not used by type ${e.type}` });
   });
 
+const timeOfDay = z.string().transform((v, ctx) => {
+  const t = parseTimeOfDay(v);
+  if (t === undefined) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a time of day (use HH:MM or HH:MM:SS, 24-hour, UTC)` });
+    return z.NEVER;
+  }
+  return { text: v.trim(), sec: t };
+});
+
+/** A time-of-day window (UTC) with the limits in force inside it; see common/throttle-schedule.ts. */
+const throttleWindowSchema = z
+  .strictObject({ from: timeOfDay, to: timeOfDay, bandwidth: rate.optional(), objectsPerSecond: z.number().positive('must be greater than 0').optional() })
+  .superRefine((w, ctx) => {
+    if (w.from.sec === w.to.sec) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must differ from "from" (a window of no time, or of the whole day: use throttle.bandwidth instead)' });
+    if (w.bandwidth === undefined && w.objectsPerSecond === undefined) ctx.addIssue({ code: 'custom', message: 'give bandwidth and/or objectsPerSecond for this window' });
+  });
+
 export const jobFileSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, . _ - (max 63), starting with a letter or digit: it becomes the workflow id ferry-<name>'),
   mode: z.enum(['copy', 'verify']).optional(),
@@ -102,7 +120,13 @@ export const jobFileSchema = z.strictObject({
   tasks: z.strictObject({ maxObjects: positiveInt(1_000_000).optional(), maxBytes: size('size', 1).optional() }).optional(),
   concurrency: z.strictObject({ tasks: positiveInt(500).optional(), objects: positiveInt(1024).optional() }).optional(),
   multipart: z.strictObject({ threshold: size('size', 5 * MiB).optional(), partSize: size('size', 100 * 1024).optional() }).optional(),
-  throttle: z.strictObject({ bandwidth: rate.optional(), objectsPerSecond: z.number().positive('must be greater than 0').optional() }).optional(),
+  throttle: z
+    .strictObject({
+      bandwidth: rate.optional(),
+      objectsPerSecond: z.number().positive('must be greater than 0').optional(),
+      schedule: z.array(throttleWindowSchema).max(24, 'at most 24 windows').optional(),
+    })
+    .optional(),
   retries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').optional(),
   report: z.strictObject({ path: z.string().min(1).optional() }).optional(),
 });
@@ -145,6 +169,8 @@ export interface JobSpec {
   tasks: { maxObjects: number; maxBytes: number };
   multipart: { threshold: number; partSize: number };
   limits: Limits;
+  /** Time-of-day windows (UTC) whose limits replace `limits.bandwidth`/`objectsPerSecond` while active. Absent = none. */
+  throttleSchedule?: ThrottleWindow[];
   retries: number;
   report: { path?: string };
 }
@@ -194,10 +220,30 @@ export function parseJob(doc: unknown): JobSpec {
       tasks: j.concurrency?.tasks ?? JOB_DEFAULTS.concurrency.tasks,
       objects: j.concurrency?.objects ?? JOB_DEFAULTS.concurrency.objects,
     },
+    ...(j.throttle?.schedule?.length
+      ? {
+          throttleSchedule: j.throttle.schedule.map((w) => ({
+            from: w.from.text,
+            to: w.to.text,
+            fromSec: w.from.sec,
+            toSec: w.to.sec,
+            ...(w.bandwidth !== undefined ? { bandwidth: w.bandwidth } : {}),
+            ...(w.objectsPerSecond !== undefined ? { objectsPerSecond: w.objectsPerSecond } : {}),
+          })),
+        }
+      : {}),
     retries: j.retries ?? JOB_DEFAULTS.retries,
     report: { ...j.report },
   };
 }
+
+/**
+ * Overlap of consecutive incremental rounds (scheduled rounds, cutover): a round copies what changed since the
+ * previous round started *minus this margin*. It covers clock skew between the storage service (whose
+ * LastModified stamps the objects) and Temporal (whose clock starts the rounds), and listings a worker served
+ * from its short-lived cache. Unchanged objects inside the margin are compared and skipped, not copied again.
+ */
+export const INCREMENTAL_SINCE_MARGIN_MS = 60_000;
 
 /** Workflow id of a job. */
 export function jobWorkflowId(name: string): string {

@@ -51,6 +51,8 @@ export interface JobProgress {
   objects: Counters;
   bytes: Counters;
   tasks: { planned: number; done: number; inFlight: number; failed: number };
+  /** Ids of (up to 100) task workflows in flight: live progress adds their `taskProgress` to the totals. */
+  inFlightTasks: string[];
   /** Bytes per second over the last minute of completed work. */
   rateBytesPerSec: number;
   rateObjectsPerSec: number;
@@ -58,7 +60,10 @@ export interface JobProgress {
   etaMs?: number;
   startedAt: number;
   updatedAt: number;
+  /** Limits in force now: the base limits with the active throttle window's applied. */
   limits: { bandwidth?: number; objectsPerSecond?: number; objects: number; tasks: number };
+  /** The time-of-day throttle window in force, e.g. "08:00–20:00 UTC" (absent outside every window). */
+  throttleWindow?: string;
   /** Throttling responses seen (503 SlowDown/429) — adaptive back-off is active when this grows. */
   throttleEvents: number;
   /** Multipart parts reused after a batch resumed (a killed worker's large object continued, not restarted). */
@@ -81,4 +86,6 @@ export interface JobResult {
   partsResumed: number;
   reportPath?: string;
   error?: string;
+  /** Error class of a job-fatal failure (e.g. AccessDeniedError, BucketNotFoundError, CredentialsError). */
+  errorClass?: string;
 }

@@ -9,6 +9,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
 import { queryControlSource } from '../activities/control';
+import { visibilityLastRoundSource } from '../activities/rounds';
 import { NON_RETRYABLE_ERROR_NAMES } from '../common/errors';
 
 export const DEFAULT_TASK_QUEUE = 'ferry';
@@ -38,8 +39,11 @@ let bundle: Promise<{ code: string }> | undefined;
 
 /** The workflow bundle: a prebuilt file (`npm run build` writes dist/workflow-bundle.js) or built once per process. */
 export function workflowBundle(): Promise<{ code: string }> {
-  const prebuilt = process.env.FERRY_WORKFLOW_BUNDLE ?? join(__dirname, '..', 'workflow-bundle.js');
-  if (existsSync(prebuilt) && prebuilt.endsWith('.js') && !__filename.endsWith('.ts')) {
+  // An explicit FERRY_WORKFLOW_BUNDLE is honoured even from sources (the benchmark worker); the default file
+  // only from dist/, where `npm run build` keeps it in step with the workflow code.
+  const explicit = process.env.FERRY_WORKFLOW_BUNDLE;
+  const prebuilt = explicit ?? join(__dirname, '..', 'workflow-bundle.js');
+  if (existsSync(prebuilt) && prebuilt.endsWith('.js') && (explicit !== undefined || !__filename.endsWith('.ts'))) {
     bundle ??= import('node:fs').then((fs) => ({ code: fs.readFileSync(prebuilt, 'utf8') }));
   }
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
@@ -59,6 +63,7 @@ export async function createFerryWorker(opts: FerryWorkerOptions): Promise<Worke
     providers: { env: opts.env ?? process.env, credentialsFile: opts.credentialsFile },
     reportDir: opts.reportDir,
     control: queryControlSource(client),
+    lastRound: visibilityLastRoundSource(client),
     ...opts.deps,
   });
   return Worker.create({

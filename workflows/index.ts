@@ -1,3 +1,4 @@
 /** The workflow bundle's entry: every workflow type the `ferry` task queue serves. */
 export { migrationJob } from './migration-job';
 export { migrationTask } from './migration-task';
+export { scheduledRound } from './scheduled-round';

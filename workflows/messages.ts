@@ -38,3 +38,6 @@ export const controlQuery = defineQuery<ControlState>('control');
 
 /** Sent by a task child to its job when it ends (success or failure). */
 export const taskDoneSignal = defineSignal<[TaskOutcome]>('taskDone');
+
+/** A task's counters so far (completed batches only; the running batch's are in its heartbeat details). */
+export const taskProgressQuery = defineQuery<TaskOutcome>('taskProgress');

@@ -23,15 +23,19 @@ import {
   ApplicationFailure,
   ActivityFailure,
   log,
+  patched,
+  sleep,
   type SignalDefinition,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FerryActivities } from '../activities';
 import type { JobSpec, Limits } from '../common/job';
-import { taskWorkflowId } from '../common/job';
+import { parseJob, taskWorkflowId } from '../common/job';
+import { InvalidConfigError } from '../common/errors';
 import { addCounters, emptyCounters, JobPhase, type Counters, type FailureRecord, type JobProgress, type JobResult } from '../common/progress';
 import { FerryJob, FerryPhase } from '../common/search-attributes';
 import { formatBytes, formatDuration } from '../common/units';
+import { activeThrottleWindow, type ThrottleWindow } from '../common/throttle-schedule';
 import type { TaskOutcome, TaskPlan } from './types';
 import { controlQuery, pauseSignal, progressQuery, resumeSignal, taskDoneSignal, throttleSignal, throttleUpdate, type ThrottleArgs } from './messages';
 import { planOptions, preflightOptions, reportOptions } from './activity-options';
@@ -75,6 +79,8 @@ export interface JobState {
   recentFailures: FailureRecord[];
   samples: [number, number, number][];
   error?: string;
+  /** Error class of a job-fatal failure (AccessDeniedError, BucketNotFoundError, CredentialsError …). */
+  errorClass?: string;
 }
 
 function initialState(spec: JobSpec): JobState {
@@ -119,17 +125,34 @@ export function mergeRetry(total: Counters, retry: Counters, prevFailed: number,
   total.verified += retry.verified + (verifying ? recovered : 0);
 }
 
-function rates(s: JobState): { bytes: number; objects: number } {
-  const now = Date.now();
-  const recent = s.samples.filter(([t]) => now - t <= 60_000);
-  const first: [number, number, number] = recent.length > 1 ? recent[0]! : [s.startedAt, 0, 0];
+/**
+ * Copy rate over the last minute up to now. Samples are taken when tasks finish, so the rate is measured from
+ * the last sample at least 60 s old (or the run's start) to *now*, not between two samples: two tasks finishing
+ * a moment apart must not read as a burst.
+ */
+export function rates(s: Pick<JobState, 'samples' | 'startedAt'>, now = Date.now()): { bytes: number; objects: number } {
+  let base: [number, number, number] = [s.startedAt, 0, 0];
+  for (const sample of s.samples) if (now - sample[0] >= 60_000) base = sample;
+  if (s.samples.length >= 30 && base[0] === s.startedAt) base = s.samples[0]!; // older samples were dropped
   const last = s.samples[s.samples.length - 1];
-  if (!last || last[0] <= first[0]) return { bytes: 0, objects: 0 };
-  const dt = (last[0] - first[0]) / 1000;
-  return { bytes: (last[1] - first[1]) / dt, objects: (last[2] - first[2]) / dt };
+  const dt = (now - base[0]) / 1000;
+  if (!last || last[0] <= base[0] || dt < 1) return { bytes: 0, objects: 0 };
+  return { bytes: (last[1] - base[1]) / dt, objects: (last[2] - base[2]) / dt };
 }
 
-function progressOf(spec: JobSpec, s: JobState): JobProgress {
+/** The base limits with the active time-of-day window's limits applied (field by field). */
+function effectiveLimits(s: JobState, timeWindow: ThrottleWindow | undefined): Limits {
+  if (!timeWindow) return { ...s.limits };
+  return {
+    ...s.limits,
+    ...(timeWindow.bandwidth !== undefined ? { bandwidth: timeWindow.bandwidth } : {}),
+    ...(timeWindow.objectsPerSecond !== undefined ? { objectsPerSecond: timeWindow.objectsPerSecond } : {}),
+  };
+}
+
+const windowLabel = (w: ThrottleWindow) => `${w.from}–${w.to} UTC`;
+
+function progressOf(spec: JobSpec, s: JobState, timeWindow?: ThrottleWindow): JobProgress {
   const r = rates(s);
   const doneBytes = s.bytes.copied + s.bytes.skipped + s.bytes.failed + s.bytes.excluded;
   const remaining = Math.max(0, s.planned.bytes - doneBytes);
@@ -142,12 +165,14 @@ function progressOf(spec: JobSpec, s: JobState): JobProgress {
     objects: { ...s.objects, listed: s.planned.objects },
     bytes: { ...s.bytes, listed: s.planned.bytes },
     tasks: { planned: s.planned.tasks, done: s.tasksDone, inFlight: Object.keys(s.inFlight).length, failed: s.failedTasks.length },
+    inFlightTasks: Object.keys(s.inFlight).slice(0, 100),
     rateBytesPerSec: Math.round(r.bytes),
     rateObjectsPerSec: Math.round(r.objects * 10) / 10,
     etaMs: s.listingDone && r.bytes > 0 ? Math.round((remaining / r.bytes) * 1000) : undefined,
     startedAt: s.startedAt,
     updatedAt: Date.now(),
-    limits: { ...s.limits },
+    limits: effectiveLimits(s, timeWindow),
+    ...(timeWindow ? { throttleWindow: windowLabel(timeWindow) } : {}),
     throttleEvents: s.throttleEvents,
     partsResumed: s.partsResumed,
     recentFailures: s.recentFailures,
@@ -155,8 +180,8 @@ function progressOf(spec: JobSpec, s: JobState): JobProgress {
   };
 }
 
-function details(spec: JobSpec, s: JobState): string {
-  const p = progressOf(spec, s);
+function details(spec: JobSpec, s: JobState, timeWindow?: ThrottleWindow): string {
+  const p = progressOf(spec, s, timeWindow);
   const o = p.objects;
   const b = p.bytes;
   return [
@@ -172,6 +197,7 @@ function details(spec: JobSpec, s: JobState): string {
     '',
     `rate ${formatBytes(p.rateBytesPerSec)}/s, ${p.rateObjectsPerSec} objects/s; ETA ${p.etaMs !== undefined ? formatDuration(p.etaMs) : '—'}; ` +
       `tasks ${p.tasks.done}/${p.tasks.planned} done, ${p.tasks.inFlight} in flight; throttled ${s.throttleEvents}×`,
+    ...(timeWindow ? ['', `throttle window ${windowLabel(timeWindow)}: ${p.limits.bandwidth !== undefined ? `${formatBytes(p.limits.bandwidth)}/s` : 'bandwidth unlimited'}, ${p.limits.objectsPerSecond ?? 'unlimited'} objects/s`] : []),
   ].join('\n');
 }
 
@@ -188,11 +214,28 @@ function jobResult(spec: JobSpec, s: JobState, reportPath?: string): JobResult {
     rounds: s.round + 1,
     partsResumed: s.partsResumed,
     reportPath,
+    errorClass: s.errorClass,
     error: s.error ?? (Object.keys(s.taskErrors).length ? `${Object.keys(s.taskErrors).length} task(s) could not finish: ${Object.values(s.taskErrors)[0]}` : undefined),
   };
 }
 
-export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<JobResult> {
+/**
+ * Accepts the normalised JobSpec (what `ferry start` sends) or a raw job document, as operators pass it with
+ * `temporal workflow start --type migrationJob --input-file job.json`; a raw document is validated here and an
+ * invalid one fails the job at once with every problem listed.
+ */
+function normalise(input: JobSpec | Record<string, unknown>): JobSpec {
+  if ('limits' in input && 'mode' in input) return input as JobSpec;
+  try {
+    return parseJob(input);
+  } catch (e) {
+    if (e instanceof InvalidConfigError) throw ApplicationFailure.create({ type: 'InvalidConfigError', nonRetryable: true, message: e.message });
+    throw e;
+  }
+}
+
+export async function migrationJob(input: JobSpec | Record<string, unknown>, carried?: JobState): Promise<JobResult> {
+  const spec = normalise(input);
   const info = workflowInfo();
   const s: JobState = carried ?? initialState(spec);
   let startsThisRun = 0;
@@ -201,7 +244,9 @@ export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<J
     s.phase = phase;
     upsertSearchAttributes([{ key: FerryPhase, value: phase }]);
   };
-  const refresh = () => setCurrentDetails(details(spec, s));
+  // The time-of-day throttle window in force (set by the window timer below; undefined outside every window).
+  let timeWindow: ThrottleWindow | undefined;
+  const refresh = () => setCurrentDetails(details(spec, s, timeWindow));
 
   const forward = (signal: SignalDefinition<[]>) => {
     for (const id of Object.keys(s.inFlight)) getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
@@ -242,14 +287,15 @@ export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<J
       log.warn('ignored invalid throttle signal', { error: String(e) });
     }
   });
-  setHandler(progressQuery, () => progressOf(spec, s));
+  setHandler(progressQuery, () => progressOf(spec, s, timeWindow));
   setHandler(controlQuery, () => {
     const share = Math.max(1, Math.min(s.limits.tasks, Object.keys(s.inFlight).length || 1));
+    const limits = effectiveLimits(s, timeWindow);
     return {
       paused: s.paused,
-      bandwidthPerTask: s.limits.bandwidth !== undefined ? s.limits.bandwidth / share : undefined,
-      objectsPerSecondPerTask: s.limits.objectsPerSecond !== undefined ? s.limits.objectsPerSecond / share : undefined,
-      objects: s.limits.objects,
+      bandwidthPerTask: limits.bandwidth !== undefined ? limits.bandwidth / share : undefined,
+      objectsPerSecondPerTask: limits.objectsPerSecond !== undefined ? limits.objectsPerSecond / share : undefined,
+      objects: limits.objects,
     };
   });
   setHandler(taskDoneSignal, (o: TaskOutcome) => {
@@ -281,6 +327,24 @@ export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<J
   });
 
   if (!carried) upsertSearchAttributes([{ key: FerryJob, value: spec.name }, { key: FerryPhase, value: s.phase }]);
+  // Time-of-day throttle windows: a durable timer wakes the job at every window boundary (in every run, also
+  // after continue-as-new). Jobs without a schedule record no marker and no timer (replay-safe).
+  const schedule = spec.throttleSchedule ?? [];
+  if (schedule.length && patched('throttle-schedule')) {
+    const applyWindows = async () => {
+      for (;;) {
+        const a = activeThrottleWindow(schedule, Date.now());
+        const next = a.index !== undefined ? schedule[a.index] : undefined;
+        if (next !== timeWindow) {
+          timeWindow = next;
+          refresh();
+        }
+        // A little past the boundary, so the next evaluation lands inside the new window.
+        await sleep(a.nextChangeMs + 50, { summary: 'next throttle window boundary' });
+      }
+    };
+    void applyWindows();
+  }
   refresh();
 
   // Preflight: a job that cannot run fails at once with a clear reason (and still writes a report).
@@ -291,6 +355,7 @@ export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<J
       setPhase(spec.mode === 'verify' ? JobPhase.verifying : JobPhase.copying);
     } catch (e) {
       s.error = e instanceof ActivityFailure && e.cause ? e.cause.message : e instanceof Error ? e.message : String(e);
+      s.errorClass = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? (e.cause.type ?? undefined) : 'Error';
       setPhase(JobPhase.failed);
       return finish();
     }
@@ -319,7 +384,7 @@ export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<J
       try {
         await startChild(migrationTask, {
           workflowId,
-          args: [{ job: spec, runTag: s.runTag, parentId: info.workflowId, round: s.round, plan, limits: { ...s.limits } }],
+          args: [{ job: spec, runTag: s.runTag, parentId: info.workflowId, round: s.round, plan, limits: effectiveLimits(s, timeWindow) }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           staticSummary: `${spec.name}: task ${plan.n} (round ${s.round}), ${plan.objects} objects, ${formatBytes(plan.bytes)}`,
@@ -380,6 +445,7 @@ export async function migrationJob(spec: JobSpec, carried?: JobState): Promise<J
         lastRoundOfTask: s.lastRoundOfTask,
         phase: s.phase,
         error: s.error,
+        unfinishedTasks: s.failedTasks.flatMap((f) => (f.error ? [{ task: f.plan.n, range: f.plan.range, objects: f.plan.objects, bytes: f.plan.bytes, error: f.error }] : [])),
       });
       reportPath = r.path;
     } catch (e) {

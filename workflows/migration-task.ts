@@ -6,7 +6,7 @@
 import { proxyActivities, setHandler, condition, getExternalWorkflowHandle, workflowInfo, ApplicationFailure, log } from '@temporalio/workflow';
 import type { FerryActivities } from '../activities';
 import type { BatchResult, MultipartCheckpoint, TaskInput, TaskOutcome } from './types';
-import { pauseSignal, resumeSignal, taskDoneSignal } from './messages';
+import { pauseSignal, resumeSignal, taskDoneSignal, taskProgressQuery } from './messages';
 import { copyOptions } from './activity-options';
 import { addCounters, emptyCounters } from '../common/progress';
 
@@ -19,6 +19,7 @@ export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
   setHandler(resumeSignal, () => void (paused = false));
 
   const outcome: TaskOutcome = { taskId, n: input.plan.n, round: input.round, objects: emptyCounters(), bytes: emptyCounters(), failures: [], throttleEvents: 0, partsResumed: 0 };
+  setHandler(taskProgressQuery, () => outcome);
   let cursor = input.plan.range.startAfter;
   let uploads: Record<string, MultipartCheckpoint> | undefined;
   let doneAfterCursor: string[] | undefined;

@@ -140,6 +140,8 @@ export interface ReportInput {
   lastRoundOfTask: Record<string, number>;
   phase: JobPhase;
   error?: string;
+  /** Tasks that could not finish after every retry round (their objects are not in failures.jsonl one by one). */
+  unfinishedTasks?: { task: number; range: KeyRange; objects: number; bytes: number; error: string }[];
 }
 
 export interface ReportResult {

@@ -39,6 +39,15 @@ const capabilities: Capabilities = {
 };
 
 /** Maps Node fs errors to Ferry's classes. The one mapping function of this provider. */
+/** What a file name that is not valid UTF-8 turns into when read as a string key. */
+const UNDECODABLE = '\uFFFD';
+
+/** A missing file whose key holds U+FFFD: almost surely a name that is not valid UTF-8 (Ferry keys are UTF-8). */
+function undecodable(key: string, err: unknown): InvalidKeyError | undefined {
+  if ((err as NodeJS.ErrnoException)?.code !== 'ENOENT' || !key.includes(UNDECODABLE)) return undefined;
+  return new InvalidKeyError(`file name ${JSON.stringify(key)} is not valid UTF-8 (shown with U+FFFD): Ferry keys are UTF-8; rename the file`, { code: 'NonUtf8Name', cause: err });
+}
+
 function mapFsError(err: unknown, what: string): unknown {
   if (err instanceof FerryError || isAbortError(err)) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -95,6 +104,9 @@ interface Entry {
   dir: boolean;
 }
 
+/** A directory listing read this long after the directory's mtime is trusted while the mtime stays the same. */
+const DIR_MTIME_SLACK_MS = 2000;
+
 class FsProvider implements ObjectProvider {
   readonly type = 'fs';
   readonly capabilities = capabilities;
@@ -104,10 +116,12 @@ class FsProvider implements ObjectProvider {
   private realRoot: string | undefined;
   private readonly safeDirs = new Set<string>();
   /**
-   * Sorted directory listings of the last few directories walked (pages re-walk the same path). Writes through
-   * this provider invalidate the directories above them; other writers show up after at most 5 s.
+   * Sorted directory listings of the last few directories walked (pages re-walk the same path). An entry serves a
+   * listing only while its directory's mtime is unchanged (adding, removing or renaming an entry changes it) and
+   * was read at least DIR_MTIME_SLACK_MS after that mtime (coarse mtimes on some filesystems); writes through this
+   * provider also drop the directories above them. So a new file is never hidden from a later listing.
    */
-  private readonly dirCache = new Map<string, { at: number; entries: Entry[] }>();
+  private readonly dirCache = new Map<string, { mtimeMs: number; readAt: number; entries: Entry[] }>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -135,10 +149,13 @@ class FsProvider implements ObjectProvider {
   }
 
   private async readDirSorted(dir: string): Promise<Entry[]> {
-    const hit = this.dirCache.get(dir);
-    if (hit && Date.now() - hit.at < 5000) return hit.entries;
     let dirents: Dirent[];
+    let mtimeMs: number;
+    const readAt = Date.now();
     try {
+      mtimeMs = (await fsp.stat(dir)).mtimeMs;
+      const hit = this.dirCache.get(dir);
+      if (hit && hit.mtimeMs === mtimeMs && hit.readAt - hit.mtimeMs >= DIR_MTIME_SLACK_MS) return hit.entries;
       dirents = await fsp.readdir(dir, { withFileTypes: true });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -161,7 +178,7 @@ class FsProvider implements ObjectProvider {
     }
     entries.sort((a, b) => compareKeys(a.sortName, b.sortName));
     if (this.dirCache.size > 16) this.dirCache.delete(this.dirCache.keys().next().value!);
-    this.dirCache.set(dir, { at: Date.now(), entries });
+    this.dirCache.set(dir, { mtimeMs, readAt, entries });
     return entries;
   }
 
@@ -197,6 +214,12 @@ class FsProvider implements ObjectProvider {
             return false;
           }
           const st = await fsp.stat(join(this.root, ...key.split('/'))).catch(() => undefined);
+          if (!st && key.includes(UNDECODABLE)) {
+            // A name that is not valid UTF-8 decodes lossily (U+FFFD) and cannot be opened by its key: list it
+            // so that stat/get report it as a per-object failure, never skip it silently.
+            out.push({ key, size: 0, lastModified: 0, position: key });
+            continue;
+          }
           if (!st?.isFile()) continue; // removed since readdir
           out.push({ key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key });
         }
@@ -215,7 +238,7 @@ class FsProvider implements ObjectProvider {
       st = await fsp.stat(path);
     } catch (e) {
       await this.rootReal();
-      throw mapFsError(e, `stat ${JSON.stringify(key)}`);
+      throw undecodable(key, e) ?? mapFsError(e, `stat ${JSON.stringify(key)}`);
     }
     if (!st.isFile()) throw new NotFoundError(`stat ${JSON.stringify(key)}: not a file`);
     return { key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key };
@@ -228,7 +251,7 @@ class FsProvider implements ObjectProvider {
       handle = await fsp.open(path, 'r');
     } catch (e) {
       await this.rootReal();
-      throw mapFsError(e, `get ${JSON.stringify(key)}`);
+      throw undecodable(key, e) ?? mapFsError(e, `get ${JSON.stringify(key)}`);
     }
     try {
       const st = await handle.stat();

@@ -83,6 +83,9 @@ export function mapS3Error(err: unknown, what: string): unknown {
   if ((status !== undefined && status >= 500) || TRANSIENT_NET.has(String(e.code)) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'InternalError' || code === 'IncompleteBody') {
     return new TransientError(msg, opts);
   }
+  // Any other 4xx is a rejected request (e.g. MinIO answers a HEAD of a key it cannot store with a bodiless
+  // 400, which the SDK calls "UnknownError"): retrying it can never help.
+  if (status !== undefined && status >= 400 && status < 500) return new FerryError(msg, opts);
   return err;
 }
 

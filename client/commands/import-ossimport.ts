@@ -636,7 +636,7 @@ export function convertOssimport(input: ConvertInput): ConversionResult {
   if (incremental) {
     if (interval < 900) note('incrementalModeInterval', 'warn', `${interval} s is below ossimport's minimum of 900 s`);
     const cron = cronFor(interval);
-    note('isIncremental, incrementalModeInterval', 'warn', `continuous incremental mode becomes a scheduled \`ferry incremental ${name}\` every ${formatDuration(interval * 1000)}${cron ? ` (cron: ${cron})` : ''}; each run copies what changed since the previous run started`);
+    note('isIncremental, incrementalModeInterval', 'warn', `continuous incremental mode becomes \`ferry schedule ${name}.yaml --every ${formatDuration(interval * 1000)}\`${cron ? ` (cron: ${cron})` : ''}, a Temporal Schedule of incremental rounds run by \`ferry worker\`s; each round copies what changed since the previous round started`);
   } else if (job.values.get('incrementalModeInterval')) used.add('incrementalModeInterval');
   for (const k of ['scanThreadCount', 'maxMultiThreadScanDepth']) if (get(k) !== undefined) note(k, 'info', 'not needed: Ferry lists in key order and splits the listing into tasks as it goes');
   if (get('uploadThreadNumPerLargeFile') !== undefined) note('uploadThreadNumPerLargeFile', 'info', 'not needed: Ferry uploads the parts of large objects in parallel within concurrency.objects');
@@ -681,7 +681,7 @@ export function convertOssimport(input: ConvertInput): ConversionResult {
   if (mode === 'verify') nextSteps.push(`ferry verify ${jobFile}${credFlag}`);
   else {
     nextSteps.push(`ferry plan ${jobFile}${credFlag}`, `ferry run ${jobFile}${credFlag}`);
-    if (incremental) nextSteps.push(`ferry incremental ${name}${credFlag}   # every ${formatDuration(interval * 1000)}`);
+    if (incremental) nextSteps.push(`ferry schedule ${jobFile} --every ${formatDuration(interval * 1000)}   # then run \`ferry worker${credFlag}\``);
   }
 
   const header = [

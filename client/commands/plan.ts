@@ -10,7 +10,7 @@ import { compileFilter } from '../../common/glob';
 import { formatBytes, formatDuration } from '../../common/units';
 import { openProvider, type ProviderContext } from '../../activities/providers/registry';
 import type { ObjectInfo, ObjectProvider } from '../../activities/providers/provider';
-import { destinationIndex, sameObject } from '../../activities/range';
+import { destinationIndex, overwriteDecision } from '../../activities/range';
 import { mapKey } from '../../common/keys';
 import { errorMessage } from '../../common/errors';
 import type { CliOptions } from '../cli';
@@ -67,12 +67,9 @@ const LARGEST = 10;
 const SAMPLE_CANDIDATES = 200;
 
 /** Whether a copy run would copy `o` given what the destination holds — the same rule as the copy activity. */
+/** Whether the job would copy `o` (the copy activity's own overwrite decision). */
 export function wouldCopy(spec: JobSpec, o: ObjectInfo, existing: ObjectInfo | undefined, srcEtagIsMd5: boolean, dstEtagIsMd5: boolean): boolean {
-  if (!existing || spec.overwrite === 'always') return true;
-  const same = sameObject(o, existing, srcEtagIsMd5, dstEtagIsMd5);
-  if (spec.overwrite === 'never') return false;
-  if (spec.overwrite === 'if-different') return !same;
-  return o.lastModified > existing.lastModified; // if-newer
+  return overwriteDecision(spec.overwrite, o, existing, srcEtagIsMd5, dstEtagIsMd5) === 'copy';
 }
 
 function keepLargest(list: { key: string; size: number }[], o: ObjectInfo): void {

@@ -10,10 +10,23 @@ import { workerOptionsFromEnv } from '../../workers/main';
 import { ExitCode } from '../errors';
 import { reportDirFor, withSession } from '../runner';
 import { startInProcessWorker } from '../in-process-worker';
+import { startMetricsServer } from '../../workers/metrics-server';
 
 export async function workerCommand(opts: CliOptions, io: Io): Promise<number> {
   const fromEnv = workerOptionsFromEnv(io.env);
   // The session fails fast (exit 3, with the fix) on a wrong address instead of a worker retrying forever.
+  const metricsPort = opts.metricsPort ?? fromEnv.metricsPort;
+  // Before the session connects: the SDK runtime (with its metrics exporter) is installed once per process.
+  const metrics = metricsPort !== undefined ? await startMetricsServer(metricsPort) : undefined;
+  if (metrics) io.err(`ferry worker metrics on http://0.0.0.0:${metrics.port}/metrics`);
+  try {
+    return await serveWorker(opts, io, fromEnv);
+  } finally {
+    await metrics?.close();
+  }
+}
+
+async function serveWorker(opts: CliOptions, io: Io, fromEnv: ReturnType<typeof workerOptionsFromEnv>): Promise<number> {
   return withSession(opts, io, 'connect', async (s) => {
     const identity = opts.identity ?? fromEnv.identity ?? `ferry-worker-${process.pid}@${hostname()}`;
     const worker = await startInProcessWorker(s.settings, s.client, {

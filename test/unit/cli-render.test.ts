@@ -15,6 +15,7 @@ const T0 = Date.UTC(2026, 0, 1);
 function progress(over: Partial<JobProgress> = {}): JobProgress {
   return {
     name: 'photos',
+    inFlightTasks: [],
     phase: 'copying',
     paused: false,
     round: 0,
