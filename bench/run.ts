@@ -1,0 +1,453 @@
+/**
+ * Benchmark harness (`npm run bench`, `npm run bench -- --quick`): Ferry against rclone and a raw SDK loop on
+ * the same servers, data and concurrency, interleaved, each repeated; plus a 10⁴…10⁶-key synthetic case for
+ * worker memory and history growth. Writes bench/results/latest.json and ratios.svg and prints a table.
+ *
+ * Options: --quick (smaller sizes, every case), --repeats N (default 3), --only a,b,c-small,c-large,d,f (case ids),
+ * --synthetic 10000,1000000 (key counts of case f).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { Readable } from 'node:stream';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { startMinio, startVersitygw, type S3TestServer } from '../test/support/s3-servers';
+import { startTemporal, type TemporalTestServer } from '../test/support/temporal';
+import { historyEvents, startJob, REPO_ROOT } from '../test/support/ferry';
+import { tempDir, toolPath, TOOLS_DIR, TOOL_VERSIONS } from '../test/support/process';
+import type { JobResult } from '../common/progress';
+import type { RequestCounts } from './worker';
+import type { RawInput, S3Side } from './raw';
+import { currentRssMiB, machine, peakRssMiB, resetPeakRss, spread } from './measure';
+import { table, writeResults, type BenchResults, type CaseResult, type ToolFigures } from './report';
+
+const MiB = 1024 * 1024;
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const repeatsArg = argv.indexOf('--repeats');
+const REPEATS = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : 3;
+const onlyArg = argv.indexOf('--only');
+const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1]!.split(',')) : undefined;
+const syntheticArg = argv.indexOf('--synthetic');
+
+const SIZES_BY_MODE = quick
+  ? { smallCount: 1000, smallSize: 16 * 1024, largeCount: 8, largeSize: 80 * MiB, synthetic: [10_000, 100_000] }
+  : { smallCount: 5000, smallSize: 16 * 1024, largeCount: 8, largeSize: 256 * MiB, synthetic: [10_000, 100_000, 1_000_000] };
+const SIZES = { ...SIZES_BY_MODE, synthetic: syntheticArg >= 0 ? argv[syntheticArg + 1]!.split(',').map(Number) : SIZES_BY_MODE.synthetic };
+/** Transfers in flight for every tool: small objects / large objects (× 4 parts each for multipart tools). */
+const SMALL_CONCURRENCY = 32;
+const LARGE_CONCURRENCY = 8;
+const PART_SIZE = 16 * MiB;
+const MULTIPART_THRESHOLD = 64 * MiB;
+const PART_CONCURRENCY = 4; // Ferry's PART_CONCURRENCY in activities/copy.ts; rclone --s3-upload-concurrency
+
+const log = (s: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+// ---------------------------------------------------------------------------------------------- provisioning
+
+/** rclone v1.75.0 from the tool cache (built by scripts/setup.sh --with-bench), else Debian's rclone. */
+function provisionRclone(): { path: string; version: string } {
+  const cached = () => {
+    try {
+      return toolPath('rclone');
+    } catch {
+      return undefined;
+    }
+  };
+  let p = cached();
+  if (!p) {
+    log(`rclone ${TOOL_VERSIONS.rclone} missing in ${TOOLS_DIR}: running scripts/setup.sh --with-bench`);
+    spawnSync('bash', [join(REPO_ROOT, 'scripts', 'setup.sh'), '--with-bench'], { stdio: 'inherit' });
+    p = cached();
+  }
+  if (!p) {
+    const which = spawnSync('sh', ['-c', 'command -v rclone']);
+    const sys = which.stdout?.toString().trim();
+    if (!sys) throw new Error('rclone is not available: install Go ≥ 1.25 and run `bash scripts/setup.sh --with-bench`, or `apt-get install rclone` (older, fallback)');
+    log(`using the system rclone at ${sys} (fallback; older than ${TOOL_VERSIONS.rclone})`);
+    p = sys;
+  }
+  const version = spawnSync(p, ['version']).stdout.toString().split('\n')[0]!.trim();
+  return { path: p, version };
+}
+
+// ---------------------------------------------------------------------------------------------- fixtures
+
+function pattern(i: number, size: number): Buffer {
+  const b = randomBytes(Math.min(size, MiB));
+  b.writeUInt32BE(i, 0);
+  return b;
+}
+
+/** A stream of `size` bytes: one random MiB (tagged with `i`) repeated. */
+function bodyOf(i: number, size: number): Readable {
+  const block = pattern(i, size);
+  let left = size;
+  return new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      const n = Math.min(left, block.length);
+      left -= n;
+      this.push(n === block.length ? block : block.subarray(0, n));
+    },
+  });
+}
+
+async function fillBucket(s: S3TestServer, bucket: string, prefix: string, count: number, size: number): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      await s.client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${String(i).padStart(6, '0')}`, Body: bodyOf(i, size), ContentLength: size }));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lane));
+}
+
+async function fillDir(dir: string, prefix: string, count: number, size: number): Promise<void> {
+  mkdirSync(join(dir, prefix), { recursive: true });
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  for (let i = 0; i < count; i++) await pipeline(bodyOf(i, size), createWriteStream(join(dir, prefix, String(i).padStart(6, '0'))));
+}
+
+async function countObjects(s: S3TestServer, bucket: string): Promise<number> {
+  let n = 0;
+  let token: string | undefined;
+  do {
+    const page = await s.client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    n += page.KeyCount ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------- Ferry worker
+
+interface BenchWorker {
+  pid: number;
+  counts(): Promise<RequestCounts>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Compiles bench/worker.ts and what it imports to JavaScript under dist/bench-build (production workers run
+ * compiled code from dist/; tsx would add ~60 MiB of transpiler state to the RSS being measured). Returns the
+ * entry file, or undefined (then the worker runs under tsx) when tsc fails.
+ */
+function compileBenchWorker(): string | undefined {
+  const outDir = join(REPO_ROOT, 'dist', 'bench-build');
+  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const flags = ['--outDir', outDir, '--rootDir', REPO_ROOT, '--module', 'commonjs', '--target', 'ES2022', '--moduleResolution', 'node', '--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--types', 'node'];
+  const res = spawnSync(process.execPath, [tsc, join(__dirname, 'worker.ts'), ...flags], { cwd: REPO_ROOT });
+  const entry = join(outDir, 'bench', 'worker.js');
+  if (res.status !== 0 || !existsSync(entry)) {
+    log(`could not compile the bench worker (running it under tsx instead): ${res.stdout.toString().slice(0, 1000)}`);
+    return undefined;
+  }
+  return entry;
+}
+
+let workerEntry: string | undefined;
+
+async function startBenchWorker(temporal: TemporalTestServer, env: Record<string, string>, label: string, cpuProfDir?: string): Promise<BenchWorker> {
+  const logFile = join(tempDir(`bench-worker-${label}`), 'worker.log');
+  const fd = openSync(logFile, 'a');
+  const entry = workerEntry ? [workerEntry] : ['--import', 'tsx', join(__dirname, 'worker.ts')];
+  const args = ['--expose-gc', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, FERRY_LOG_LEVEL: 'WARN', FERRY_REPORT_DIR: tempDir('bench-reports'), ...env },
+    stdio: ['ignore', fd, fd, 'ipc'],
+  });
+  closeSync(fd);
+  const pid = child.pid!;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`bench worker not ready after 120 s:\n${readFileSync(logFile, 'utf8').slice(-2000)}`)), 120_000);
+    child.once('exit', (code) => reject(new Error(`bench worker exited with ${code}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`)));
+    child.on('message', (m: { type?: string }) => m?.type === 'ready' && (clearTimeout(t), resolve()));
+  });
+  return {
+    pid,
+    counts: () =>
+      new Promise((resolve) => {
+        const on = (m: { type?: string; counts?: RequestCounts }) => {
+          if (m?.type !== 'counts') return;
+          child.off('message', on);
+          resolve(m.counts!);
+        };
+        child.on('message', on);
+        child.send({ type: 'counts' });
+      }),
+    async stop() {
+      if (child.exitCode === null) process.kill(pid, 'SIGTERM');
+      const t = setTimeout(() => child.exitCode === null && process.kill(pid, 'SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- cases
+
+interface Run {
+  seconds: number;
+  peakRssMiB: number | null;
+  events?: number;
+  extra?: Record<string, number>;
+}
+
+interface CaseDef {
+  id: string;
+  name: string;
+  description: string;
+  objects: number;
+  bytes: number;
+  concurrency: number;
+  job: Record<string, unknown>;
+  /** rclone source and destination (remote:bucket or a path) — none for synthetic cases. */
+  rclone?: { src: string; dst: string; flags: string[] };
+  raw?: RawInput;
+  /** Empties the destination; returns how many objects it held (checked after every run). */
+  destination?: { server: S3TestServer; bucket: string };
+}
+
+function side(s: S3TestServer, bucket: string): S3Side {
+  return { endpoint: s.endpoint, bucket, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey };
+}
+
+function rcloneEnv(minio: S3TestServer, vgw: S3TestServer): Record<string, string> {
+  const env: Record<string, string> = { RCLONE_CONFIG: '/dev/null' };
+  for (const [name, s] of [['MINIO', minio], ['VGW', vgw]] as const) {
+    Object.assign(env, {
+      [`RCLONE_CONFIG_${name}_TYPE`]: 's3',
+      [`RCLONE_CONFIG_${name}_PROVIDER`]: 'Other',
+      [`RCLONE_CONFIG_${name}_ENDPOINT`]: s.endpoint,
+      [`RCLONE_CONFIG_${name}_REGION`]: 'us-east-1',
+      [`RCLONE_CONFIG_${name}_ACCESS_KEY_ID`]: s.accessKeyId,
+      [`RCLONE_CONFIG_${name}_SECRET_ACCESS_KEY`]: s.secretAccessKey,
+      [`RCLONE_CONFIG_${name}_FORCE_PATH_STYLE`]: 'true',
+    });
+  }
+  return env;
+}
+
+function rcloneFlags(concurrency: number): string[] {
+  return [
+    '--transfers', String(concurrency),
+    '--checkers', String(concurrency),
+    '--s3-upload-concurrency', String(PART_CONCURRENCY),
+    '--s3-chunk-size', `${PART_SIZE / MiB}Mi`,
+    '--s3-upload-cutoff', `${MULTIPART_THRESHOLD / MiB}Mi`,
+    '--s3-copy-cutoff', `${MULTIPART_THRESHOLD / MiB}Mi`,
+    '--s3-no-check-bucket',
+    '--stats', '0',
+    '-q',
+  ];
+}
+
+async function runRclone(bin: string, c: CaseDef, env: Record<string, string>): Promise<Run> {
+  const timeFile = join(tempDir('bench-time'), 'maxrss');
+  const started = performance.now();
+  const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
+    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, bin, 'copy', c.rclone!.src, c.rclone!.dst, ...c.rclone!.flags], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) => resolve({ code, err }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (res.code !== 0) throw new Error(`rclone failed (${res.code}): ${res.err.slice(-2000)}`);
+  const kb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+  return { seconds, peakRssMiB: Number.isFinite(kb) ? kb / 1024 : null };
+}
+
+async function runRawLoop(c: CaseDef): Promise<Run> {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'raw.ts')], { cwd: REPO_ROOT, env: { ...process.env, BENCH_RAW: JSON.stringify(c.raw) }, maxBuffer: 1 << 20 });
+  if (res.status !== 0) throw new Error(`raw loop failed: ${res.stderr.toString().slice(-2000)}`);
+  const out = JSON.parse(res.stdout.toString().trim().split('\n').pop()!) as { seconds: number; objects: number; peakRssMiB: number };
+  if (out.objects !== c.objects) throw new Error(`raw loop copied ${out.objects} objects, expected ${c.objects}`);
+  return { seconds: out.seconds, peakRssMiB: out.peakRssMiB };
+}
+
+let jobSeq = 0;
+async function runFerry(client: Client, worker: BenchWorker, c: CaseDef): Promise<Run> {
+  const name = `bench-${c.id}-${Date.now().toString(36)}-${jobSeq++}`;
+  const before = await worker.counts();
+  resetPeakRss(worker.pid);
+  const started = performance.now();
+  const handle = await startJob(client, { ...c.job, name });
+  const r = (await Promise.race([handle.result(), new Promise((_, rej) => setTimeout(() => rej(new Error(`${name}: no result after 30 min`)), 30 * 60_000).unref())])) as JobResult;
+  const seconds = (performance.now() - started) / 1000;
+  const peak = peakRssMiB(worker.pid) ?? null;
+  if (r.status !== 'succeeded' || r.objects.copied !== c.objects) throw new Error(`${name}: ${r.status}, copied ${r.objects.copied} of ${c.objects}: ${r.error ?? ''}`);
+  const after = await worker.counts();
+  const extra: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.other)) if (v - (before.other[k] ?? 0)) extra[k] = v - (before.other[k] ?? 0);
+  const h = await historyEvents(client, name);
+  return { seconds, peakRssMiB: peak, events: h.job + h.tasks, extra };
+}
+
+function figures(c: CaseDef, runs: Run[]): ToolFigures {
+  const s = spread(runs.map((r) => r.seconds));
+  const rss = runs.map((r) => r.peakRssMiB).filter((x): x is number => x !== null);
+  return {
+    seconds: s.median,
+    objectsPerSec: c.objects / s.median,
+    mbPerSec: c.bytes / 1e6 / s.median,
+    peakRssMiB: rss.length ? Math.max(...rss) : null,
+    spread: s,
+  };
+}
+
+async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTestServer; workerEnv: Record<string, string>; rclone: string; rcloneEnv: Record<string, string> }): Promise<CaseResult> {
+  log(`case ${c.name}: ${c.description}`);
+  const worker = await startBenchWorker(ctx.temporal, ctx.workerEnv, c.id, process.env.BENCH_CPU_PROF && c.id === process.env.BENCH_CPU_PROF ? join(REPO_ROOT, 'bench', 'results') : undefined);
+  const idleRssMiB = peakRssMiB(worker.pid) ?? null;
+  log(`  ferry worker pid ${worker.pid} ready, peak RSS so far ${idleRssMiB?.toFixed(0) ?? '?'} MiB, RSS now ${currentRssMiB(worker.pid)?.toFixed(0) ?? '?'} MiB`);
+  const runs: Record<'ferry' | 'rclone' | 'raw', Run[]> = { ferry: [], rclone: [], raw: [] };
+  const orders = [['ferry', 'rclone', 'raw'], ['rclone', 'raw', 'ferry'], ['raw', 'ferry', 'rclone']] as const;
+  try {
+    for (let rep = 0; rep < REPEATS; rep++) {
+      for (const tool of orders[rep % orders.length]!) {
+        if (tool !== 'ferry' && !(tool === 'rclone' ? c.rclone : c.raw)) continue;
+        if (c.destination) await c.destination.server.emptyBucket(c.destination.bucket);
+        const run = tool === 'ferry' ? await runFerry(ctx.client, worker, c) : tool === 'rclone' ? await runRclone(ctx.rclone, c, ctx.rcloneEnv) : await runRawLoop(c);
+        if (c.destination) {
+          const n = await countObjects(c.destination.server, c.destination.bucket);
+          if (n !== c.objects) throw new Error(`${c.name} ${tool}: destination holds ${n} objects, expected ${c.objects}`);
+        }
+        runs[tool].push(run);
+        log(`  ${tool} #${rep + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB${run.events !== undefined ? `, ${run.events} history events` : ''}${run.extra ? `, extra requests ${JSON.stringify(run.extra)}` : ''}`);
+      }
+    }
+  } finally {
+    await worker.stop();
+  }
+  const ferry = figures(c, runs.ferry);
+  const rclone = runs.rclone.length ? figures(c, runs.rclone) : null;
+  const raw = runs.raw.length ? figures(c, runs.raw) : null;
+  const events = spread(runs.ferry.map((r) => r.events ?? 0)).median;
+  const extraTotals = runs.ferry.map((r) => Object.values(r.extra ?? {}).reduce((a, b) => a + b, 0));
+  const medianRun = runs.ferry[runs.ferry.map((r) => r.seconds).indexOf([...runs.ferry.map((r) => r.seconds)].sort((a, b) => a - b)[Math.floor(runs.ferry.length / 2)]!)];
+  const s3Involved = !!c.destination;
+  return {
+    name: c.name,
+    description: c.description,
+    objects: c.objects,
+    bytes: c.bytes,
+    concurrency: c.concurrency,
+    ferry,
+    rclone,
+    raw,
+    ratioVsRclone: rclone ? ferry.objectsPerSec / rclone.objectsPerSec : null,
+    ratioVsRaw: raw ? ferry.objectsPerSec / raw.objectsPerSec : null,
+    historyEventsPer1k: (events / c.objects) * 1000,
+    extraRequestsPerObject: s3Involved ? spread(extraTotals).median / c.objects : null,
+    extraRequests: medianRun?.extra,
+    rcloneFlags: c.rclone ? c.rclone.flags.join(' ') : undefined,
+    ferryWorkerStartRssMiB: idleRssMiB,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const mach = machine();
+  const rclone = provisionRclone();
+  log(`${quick ? 'quick' : 'full'} run, ${REPEATS} repeats; rclone: ${rclone.version} (${rclone.path})`);
+  const [minio, vgw, temporal] = await Promise.all([startMinio(), startVersitygw(), startTemporal()]);
+  const dataDir = tempDir('bench-data');
+  try {
+    const client = await temporal.client();
+    for (const b of ['small', 'large', 'fsdst', 'copy']) await minio.createBucket(b);
+    await vgw.createBucket('dst');
+    const { smallCount, smallSize, largeCount, largeSize } = SIZES;
+    const want = (id: string) => !ONLY || ONLY.has(id);
+    log('writing fixtures');
+    if (want('a') || want('d')) await fillBucket(minio, 'small', 'small/', smallCount, smallSize);
+    if (want('b')) await fillBucket(minio, 'large', 'large/', largeCount, largeSize);
+    if (want('c-small')) await fillDir(join(dataDir, 'small'), 'small', smallCount, smallSize);
+    if (want('c-large')) await fillDir(join(dataDir, 'large'), 'large', largeCount, largeSize);
+
+    const s3 = (server: S3TestServer, bucket: string, profile: string) => ({ type: 's3', endpoint: server.endpoint, region: 'us-east-1', bucket, credentials: profile });
+    const common = { overwrite: 'if-different', verify: 'size', multipart: { threshold: MULTIPART_THRESHOLD, partSize: PART_SIZE } };
+    const small = { objects: smallCount, bytes: smallCount * smallSize };
+    const large = { objects: largeCount, bytes: largeCount * largeSize };
+    const sizeLabel = (n: number, s: number) => `${n.toLocaleString('en')} × ${s >= MiB ? `${s / MiB} MiB` : `${s / 1024} KiB`}`;
+    const cases: CaseDef[] = [
+      {
+        id: 'a', name: 'a: small S3→S3', description: `${sizeLabel(smallCount, smallSize)} MinIO → versitygw`, ...small, concurrency: SMALL_CONCURRENCY,
+        job: { ...common, source: s3(minio, 'small', 'minio'), destination: s3(vgw, 'dst', 'vgw'), concurrency: { tasks: 1, objects: SMALL_CONCURRENCY } },
+        rclone: { src: 'MINIO:small', dst: 'VGW:dst', flags: rcloneFlags(SMALL_CONCURRENCY) },
+        raw: { source: { kind: 's3' as const, ...side(minio, 'small') }, destination: side(vgw, 'dst'), mode: 'copy' as const, concurrency: SMALL_CONCURRENCY },
+        destination: { server: vgw, bucket: 'dst' },
+      },
+      {
+        id: 'b', name: 'b: large S3→S3', description: `${sizeLabel(largeCount, largeSize)} MinIO → versitygw`, ...large, concurrency: LARGE_CONCURRENCY,
+        job: { ...common, source: s3(minio, 'large', 'minio'), destination: s3(vgw, 'dst', 'vgw'), concurrency: { tasks: 1, objects: LARGE_CONCURRENCY } },
+        rclone: { src: 'MINIO:large', dst: 'VGW:dst', flags: rcloneFlags(LARGE_CONCURRENCY) },
+        raw: { source: { kind: 's3' as const, ...side(minio, 'large') }, destination: side(vgw, 'dst'), mode: 'copy' as const, concurrency: LARGE_CONCURRENCY },
+        destination: { server: vgw, bucket: 'dst' },
+      },
+      {
+        id: 'c-small', name: 'c: small fs→S3', description: `${sizeLabel(smallCount, smallSize)} local directory → MinIO`, ...small, concurrency: SMALL_CONCURRENCY,
+        job: { ...common, source: { type: 'fs', path: join(dataDir, 'small') }, destination: s3(minio, 'fsdst', 'minio'), concurrency: { tasks: 1, objects: SMALL_CONCURRENCY } },
+        rclone: { src: join(dataDir, 'small'), dst: 'MINIO:fsdst', flags: rcloneFlags(SMALL_CONCURRENCY) },
+        raw: { source: { kind: 'fs' as const, dir: join(dataDir, 'small') }, destination: side(minio, 'fsdst'), mode: 'copy' as const, concurrency: SMALL_CONCURRENCY },
+        destination: { server: minio, bucket: 'fsdst' },
+      },
+      {
+        id: 'c-large', name: 'c: large fs→S3', description: `${sizeLabel(largeCount, largeSize)} local directory → MinIO`, ...large, concurrency: LARGE_CONCURRENCY,
+        job: { ...common, source: { type: 'fs', path: join(dataDir, 'large') }, destination: s3(minio, 'fsdst', 'minio'), concurrency: { tasks: 1, objects: LARGE_CONCURRENCY } },
+        rclone: { src: join(dataDir, 'large'), dst: 'MINIO:fsdst', flags: rcloneFlags(LARGE_CONCURRENCY) },
+        raw: { source: { kind: 'fs' as const, dir: join(dataDir, 'large') }, destination: side(minio, 'fsdst'), mode: 'copy' as const, concurrency: LARGE_CONCURRENCY },
+        destination: { server: minio, bucket: 'fsdst' },
+      },
+      {
+        id: 'd', name: 'd: server-side copy', description: `${sizeLabel(smallCount, smallSize)} MinIO bucket → bucket on the same endpoint`, ...small, concurrency: SMALL_CONCURRENCY,
+        job: { ...common, source: s3(minio, 'small', 'minio'), destination: s3(minio, 'copy', 'minio'), concurrency: { tasks: 1, objects: SMALL_CONCURRENCY } },
+        rclone: { src: 'MINIO:small', dst: 'MINIO:copy', flags: rcloneFlags(SMALL_CONCURRENCY) },
+        raw: { source: { kind: 's3' as const, ...side(minio, 'small') }, destination: side(minio, 'copy'), mode: 'server-side' as const, concurrency: SMALL_CONCURRENCY },
+        destination: { server: minio, bucket: 'copy' },
+      },
+      ...SIZES.synthetic.map(
+        (n): CaseDef => ({
+          id: `f-${n}`, name: `f: plan+copy ${n.toLocaleString('en')} keys`, description: `${n.toLocaleString('en')} synthetic 64-byte keys → null sink (memory and history growth)`, objects: n, bytes: n * 64, concurrency: 64,
+          job: { source: { type: 'fs', path: `/synthetic/src/${n}` }, destination: { type: 'fs', path: '/synthetic/sink' }, overwrite: 'always', verify: 'none', concurrency: { tasks: 8, objects: 64 } },
+        }),
+      ),
+    ].filter((c) => want(c.id) || (c.id.startsWith('f-') && want('f')));
+
+    // Workers load a prebuilt workflow bundle, as production workers from dist/ do (no webpack in the worker).
+    const bundleFile = join(dataDir, 'workflow-bundle.js');
+    writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never })).code);
+    workerEntry = compileBenchWorker();
+    const workerEnv = { ...minio.credentialEnv('minio'), ...vgw.credentialEnv('vgw'), FERRY_WORKFLOW_BUNDLE: bundleFile };
+    const ctx = { client, temporal, workerEnv, rclone: rclone.path, rcloneEnv: rcloneEnv(minio, vgw) };
+    const results: CaseResult[] = [];
+    for (const c of cases) results.push(await runCase(c, ctx));
+    const out: BenchResults = { machine: { ...mach, loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) }, date: new Date().toISOString(), mode: quick ? 'quick' : 'full', repeats: REPEATS, cases: results };
+    (out.machine as unknown as Record<string, unknown>).peers = { rclone: rclone.version, minio: TOOL_VERSIONS.minio, versitygw: TOOL_VERSIONS.versitygw, temporal: TOOL_VERSIONS.temporal };
+    const files = writeResults(out);
+    console.log(table(out));
+    log(`wrote ${files.json} and ${files.svg} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await Promise.allSettled([minio.stop(), vgw.stop(), temporal.stop()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (!existsSync(join(__dirname, 'results'))) mkdirSync(join(__dirname, 'results'), { recursive: true });
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`bench: ${e instanceof Error ? e.stack : String(e)}`);
+    process.exit(1);
+  },
+);
