@@ -96,10 +96,12 @@ export async function outcomeOf(handle: WorkflowHandle): Promise<Outcome> {
  */
 export async function queryProgress(client: Client, handle: WorkflowHandle, timeoutMs = 5000): Promise<JobProgress | undefined> {
   let p: JobProgress;
+  const deadline = Date.now() + timeoutMs;
   try {
-    p = await client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query<JobProgress>('progress'));
+    p = await client.connection.withDeadline(deadline, () => handle.query<JobProgress>('progress'));
   } catch (e) {
-    if (noWorkerAnswered(e)) return undefined;
+    // At its deadline the call may end as DEADLINE_EXCEEDED or, depending on which side gives up first, CANCELLED.
+    if (noWorkerAnswered(e) || (Date.now() >= deadline - 500 && /cancel/i.test(errorMessage(e)))) return undefined;
     throw e;
   }
   return withInFlightTasks(client, p, timeoutMs);

@@ -209,6 +209,17 @@ export function reportDirFor(opts: CliOptions, io: Io, dataDir: string): string 
  * (unless --no-worker), start the job or attach to the running one, follow it, print the summary.
  * With --detach: start (or find) the run and return at once.
  */
+/** The in-process worker of `ferry run`-like commands, with the command's credentials and report directory. */
+export function startSessionWorker(session: Session, opts: CliOptions, io: Io): Promise<InProcessWorker> {
+  return startInProcessWorker(session.settings, session.client, {
+    credentialsFile: opts.credentials ?? (io.env.FERRY_CREDENTIALS_FILE || undefined),
+    reportDir: reportDirFor(opts, io, session.dataDir),
+    maxActivities: opts.maxActivities,
+    // Ctrl-C should detach promptly: in-flight batches get this long, then are cancelled and save their cursor.
+    shutdownGraceTime: '5s',
+  });
+}
+
 export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec>), opts: CliOptions, io: Io, how: RunHow): Promise<number> {
   const say = info(io, opts.json);
   const resolveSpec = typeof job === 'function' ? job : async () => job;
@@ -260,15 +271,7 @@ export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec
       if (diff.length) say(`Note: the running job was started with other settings (${diff.slice(0, 5).join(', ')}${diff.length > 5 ? ', …' : ''}); its own settings apply. Change limits live with \`ferry throttle ${spec.name}\`.`);
     } else say(`Started ${how.verb} ${workflowId} (run ${runId}).`);
 
-    if (!opts.noWorker) {
-      worker = await startInProcessWorker(session.settings, session.client, {
-        credentialsFile: opts.credentials ?? (io.env.FERRY_CREDENTIALS_FILE || undefined),
-        reportDir: reportDirFor(opts, io, session.dataDir),
-        maxActivities: opts.maxActivities,
-        // Ctrl-C should detach promptly: in-flight batches get this long, then are cancelled and save their cursor.
-        shutdownGraceTime: '5s',
-      });
-    }
+    if (!opts.noWorker) worker = await startSessionWorker(session, opts, io);
     const w = worker;
     offEarly();
     offEarly = undefined;

@@ -10,8 +10,8 @@ import type { CliOptions } from '../cli';
 import { info, type Io } from '../io';
 import { readJobFile } from '../job-file';
 import { chainStartTime, describeJob, startOrAttach } from '../jobs';
-import { followJob, openSession, reportDirFor } from '../runner';
-import { startInProcessWorker, type InProcessWorker } from '../in-process-worker';
+import { followJob, openSession, startSessionWorker } from '../runner';
+import type { InProcessWorker } from '../in-process-worker';
 import { ExitCode, JobStateError } from '../errors';
 import { renderSummary, summaryJson, exitCodeForResult } from '../render';
 import { INCREMENTAL_SINCE_MARGIN_MS, jobWorkflowId, type JobSpec } from '../../common/job';
@@ -39,14 +39,7 @@ export async function cutoverCommand(opts: CliOptions, io: Io): Promise<number> 
     const prev = await describeJob(session.client, base.name);
     if (prev?.status === 'RUNNING') throw new JobStateError(`job ${base.name} is running (${prev.workflowId}): wait for it (\`ferry watch ${base.name}\`) before a cutover`);
     let since = prev?.status === 'COMPLETED' ? (await chainStartTime(session.client, prev)) - INCREMENTAL_SINCE_MARGIN_MS : base.filter.modifiedSince;
-    if (!opts.noWorker) {
-      worker = await startInProcessWorker(session.settings, session.client, {
-        credentialsFile: opts.credentials ?? (io.env.FERRY_CREDENTIALS_FILE || undefined),
-        reportDir: reportDirFor(opts, io, session.dataDir),
-        maxActivities: opts.maxActivities,
-        shutdownGraceTime: '5s',
-      });
-    }
+    if (!opts.noWorker) worker = await startSessionWorker(session, opts, io);
     for (let round = 1; round <= MAX_CUTOVER_ROUNDS; round++) {
       const spec: JobSpec = { ...base, filter: { ...base.filter, ...(since !== undefined ? { modifiedSince: since } : {}) } };
       const { handle, started } = await startOrAttach(session.client, spec, session.settings.taskQueue);
