@@ -2,7 +2,8 @@
  * `s3` provider on `@aws-sdk/client-s3`: AWS and every S3-compatible store (MinIO, versitygw, R2, COS, US3 …).
  * Custom endpoints default to path-style addressing and to `WHEN_REQUIRED` checksum calculation (many
  * S3-compatible stores reject the default CRC trailers). One keep-alive agent per provider with enough sockets
- * for `concurrency.objects` transfers. Credentials are resolved on the worker from a profile name.
+ * for `concurrency.objects` transfers. Credentials are resolved on the worker from a profile name. On path-style
+ * custom endpoints GetObject/PutObject go through `s3-http.ts` (no SDK middleware); the rest uses the SDK.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -28,6 +29,7 @@ import {
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { S3Http, type S3GetResponse } from './s3-http';
 import type { ByteRange, Capabilities, Checksums, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
 import { credentialSources, type ProviderContext } from './registry';
 import { resolveCredentials } from '../credentials';
@@ -35,6 +37,8 @@ import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError,
 import { keyByteLength } from '../../common/keys';
 
 const MiB = 1024 * 1024;
+const CONNECTION_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 120_000;
 const GiB = 1024 * MiB;
 
 const capabilities: Capabilities = {
@@ -131,6 +135,8 @@ class S3Provider implements ObjectProvider {
   readonly endpointId: string;
   readonly bucket: string;
   readonly client: S3Client;
+  /** GET/PUT without the SDK (see s3-http.ts); undefined for AWS endpoints. */
+  private readonly data: S3Http | undefined;
 
   constructor(spec: EndpointSpec, ctx: ProviderContext, opts: S3ProviderOptions = {}) {
     if (!spec.bucket) throw new InvalidConfigError(['bucket: an s3 endpoint needs "bucket"']);
@@ -144,21 +150,35 @@ class S3Provider implements ObjectProvider {
     this.endpointId = `s3|${spec.endpoint ?? `aws:${region}`}|${spec.credentials ?? 'default'}`;
     const maxSockets = opts.maxSockets ?? 256;
     const agentOpts = { keepAlive: true, maxSockets, keepAliveMsecs: 10_000 };
+    const httpAgent = new HttpAgent(agentOpts);
+    const httpsAgent = new HttpsAgent(agentOpts);
+    const forcePathStyle = spec.forcePathStyle ?? !!spec.endpoint;
     this.client = new S3Client({
       region,
       endpoint: spec.endpoint,
-      forcePathStyle: spec.forcePathStyle ?? !!spec.endpoint,
+      forcePathStyle,
       credentials: creds === 'sdk' ? undefined : creds,
       requestChecksumCalculation: spec.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
-      requestHandler: new NodeHttpHandler({
-        httpAgent: new HttpAgent(agentOpts),
-        httpsAgent: new HttpsAgent(agentOpts),
-        connectionTimeout: 10_000,
-        requestTimeout: 120_000,
-      }),
+      requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
     });
+    // Path-style custom endpoints (every S3-compatible store) get the lean GET/PUT path; AWS itself (virtual-hosted
+    // buckets, region redirects) keeps the SDK for them too.
+    if (spec.endpoint && forcePathStyle) {
+      const client = this.client;
+      this.data = new S3Http({
+        endpoint: spec.endpoint,
+        region,
+        bucket: this.bucket,
+        credentials: () => client.config.credentials(),
+        httpAgent,
+        httpsAgent,
+        connectionTimeoutMs: CONNECTION_TIMEOUT_MS,
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        onRequest: opts.onRequest,
+      });
+    }
     if (opts.onRequest) {
       const onRequest = opts.onRequest;
       this.client.middlewareStack.add(
@@ -221,6 +241,29 @@ class S3Provider implements ObjectProvider {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    if (this.data) {
+      let r: S3GetResponse;
+      try {
+        r = await this.data.get(key, opts.range ? rangeHeader(opts.range) : undefined, opts.signal);
+      } catch (e) {
+        throw mapS3Error(e, `get s3://${this.bucket}/${key}`);
+      }
+      const h = r.headers;
+      const metadata: Record<string, string> = {};
+      for (const [name, v] of Object.entries(h)) if (name.startsWith('x-amz-meta-') && typeof v === 'string') metadata[name.slice(11)] = v;
+      const contentLength = Number(h['content-length'] ?? 0);
+      const total = h['content-range'] ? Number(h['content-range'].split('/')[1]) : NaN;
+      const info: ObjectInfo = {
+        key,
+        size: Number.isFinite(total) ? total : contentLength,
+        lastModified: h['last-modified'] ? Date.parse(h['last-modified']) || 0 : 0,
+        etag: unquote(h.etag),
+        contentType: h['content-type'],
+        metadata,
+        position: key,
+      };
+      return { body: r.body, contentLength, info };
+    }
     const out = await this.send<Omit<HeadObjectCommandOutput, '$metadata'> & { Body?: Readable; ContentRange?: string }>(
       `get s3://${this.bucket}/${key}`,
       new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: opts.range ? rangeHeader(opts.range) : undefined }),
@@ -240,9 +283,17 @@ class S3Provider implements ObjectProvider {
     if (size === undefined) return this.putUnknownSize(key, body as Readable, opts);
     if (size > capabilities.maxSinglePut) throw new ObjectTooLargeError(`put ${key}: ${size} bytes exceeds the single-put limit ${capabilities.maxSinglePut}; use multipart`);
     const started = Date.now();
+    const what = `put s3://${this.bucket}/${key}`;
     try {
+      if (this.data) {
+        try {
+          return { etag: unquote(await this.data.put(key, body, size, opts.contentType, opts.metadata, opts.signal)) };
+        } catch (e) {
+          throw mapS3Error(e, what);
+        }
+      }
       const out = await this.send<{ ETag?: string }>(
-        `put s3://${this.bucket}/${key}`,
+        what,
         new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ContentType: opts.contentType, Metadata: opts.metadata }),
         opts.signal,
       );

@@ -1,0 +1,119 @@
+/**
+ * The s3 provider's lean GET/PUT path (activities/providers/s3-http.ts) against a local HTTP server that answers
+ * like a misbehaving S3 store: error XML, throttling with Retry-After, a body that stalls, a source that fails
+ * mid-upload. (The conformance suite runs the same path against MinIO and versitygw, which verify signatures.)
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { S3Http, uriEncodePath, signV4 } from '../../activities/providers/s3-http';
+import { mapS3Error } from '../../activities/providers/s3';
+import { NotFoundError, ThrottledError, TransientError, AccessDeniedError } from '../../common/errors';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
+let handler: Handler = (_q, res) => res.end();
+const seen: { method?: string; url?: string; headers: IncomingMessage['headers']; body: Buffer }[] = [];
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+    handler(req, res, body);
+  });
+  req.on('error', () => undefined);
+});
+let port = 0;
+before(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+after(() => server.close());
+
+const client = (requestTimeoutMs = 5000) =>
+  new S3Http({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    bucket: 'bkt',
+    credentials: async () => ({ accessKeyId: 'AKID', secretAccessKey: 'secret', sessionToken: 'tok' }),
+    httpAgent: new HttpAgent({ keepAlive: true }),
+    httpsAgent: new HttpsAgent({ keepAlive: true }),
+    connectionTimeoutMs: 2000,
+    requestTimeoutMs,
+  });
+
+test('keys are encoded like AWS UriEncode: only A-Z a-z 0-9 - . _ ~ and "/" stay', () => {
+  assert.equal(uriEncodePath("a b/c+d%e!'()*~._-/日"), "a%20b/c%2Bd%25e%21%27%28%29%2A~._-/%E6%97%A5");
+});
+
+test('SigV4: every header sent is signed, values canonicalised, the session token included', () => {
+  const h: Record<string, string> = { host: 'h:9', 'x-amz-meta-a': '  two  spaces ' };
+  signV4('PUT', '/b/k', h, { accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' }, 'eu-west-1', new Date('2026-01-02T03:04:05.678Z'));
+  assert.equal(h['x-amz-date'], '20260102T030405Z');
+  assert.equal(h['x-amz-security-token'], 't');
+  assert.match(h.authorization!, /^AWS4-HMAC-SHA256 Credential=AKID\/20260102\/eu-west-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-a;x-amz-security-token, Signature=[0-9a-f]{64}$/);
+  const again: Record<string, string> = { host: 'h:9', 'x-amz-meta-a': 'two spaces' };
+  signV4('PUT', '/b/k', again, { accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' }, 'eu-west-1', new Date('2026-01-02T03:04:05.678Z'));
+  assert.equal(again.authorization, h.authorization, 'whitespace runs are collapsed before signing');
+});
+
+test('PUT sends length, type, metadata and a signature; returns the ETag', async () => {
+  handler = (_q, res) => res.writeHead(200, { etag: '"abc"' }).end();
+  seen.length = 0;
+  const etag = await client().put('dir/a b.txt', Readable.from([Buffer.from('hel'), Buffer.from('lo')]), 5, 'text/plain', { Owner: 'me' });
+  assert.equal(etag, '"abc"');
+  const r = seen[0]!;
+  assert.equal(r.method, 'PUT');
+  assert.equal(r.url, '/bkt/dir/a%20b.txt');
+  assert.equal(r.body.toString(), 'hello');
+  assert.equal(r.headers['content-length'], '5');
+  assert.equal(r.headers['content-type'], 'text/plain');
+  assert.equal(r.headers['x-amz-meta-owner'], 'me');
+  assert.equal(r.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
+  assert.match(String(r.headers.authorization), /SignedHeaders=content-length;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-owner;x-amz-security-token,/);
+});
+
+test('error responses map like SDK errors: NoSuchKey, AccessDenied, SlowDown with Retry-After, bodiless 500', async () => {
+  const xml = (code: string) => `<?xml version="1.0"?><Error><Code>${code}</Code><Message>msg ${code}</Message></Error>`;
+  const cases: [number, string | undefined, Record<string, string>, (e: unknown) => boolean][] = [
+    [404, xml('NoSuchKey'), {}, (e) => e instanceof NotFoundError && /NoSuchKey — msg NoSuchKey \(HTTP 404\)/.test((e as Error).message)],
+    [403, xml('AccessDenied'), {}, (e) => e instanceof AccessDeniedError],
+    [503, xml('SlowDown'), { 'retry-after': '2' }, (e) => e instanceof ThrottledError && e.retryAfterMs === 2000],
+    [500, undefined, {}, (e) => e instanceof TransientError],
+  ];
+  for (const [status, body, headers, check] of cases) {
+    handler = (_q, res) => res.writeHead(status, headers).end(body);
+    const err = await client().get('k', undefined).then(() => undefined, (e: unknown) => mapS3Error(e, 'get k'));
+    assert.ok(check(err), `HTTP ${status}: got ${String(err)}`);
+  }
+});
+
+test('a response body that stalls fails with a timeout instead of hanging', async () => {
+  handler = (_q, res) => {
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('only part of it');
+  };
+  const r = await client(400).get('stall', 'bytes=0-99');
+  const t0 = Date.now();
+  await assert.rejects(
+    (async () => {
+      for await (const _ of r.body) void _;
+    })(),
+    (e: Error) => mapS3Error(e, 'get') instanceof TransientError,
+  );
+  assert.ok(Date.now() - t0 < 5000);
+});
+
+test('a source stream that fails mid-upload aborts the PUT with the source error', async () => {
+  handler = (_q, res) => res.writeHead(200).end();
+  const failing = new Readable({
+    read() {
+      this.push(Buffer.alloc(1024));
+      this.destroy(new Error('source broke'));
+    },
+  });
+  await assert.rejects(client().put('k', failing, 10_000, undefined, undefined), /source broke/);
+});
