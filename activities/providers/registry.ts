@@ -5,10 +5,6 @@
 import type { EndpointSpec, ObjectProvider } from './provider';
 import type { CredentialSources } from '../credentials';
 import { InvalidConfigError } from '../../common/errors';
-import { openFsProvider } from './fs';
-import { openS3Provider } from './s3';
-import { openHttpProvider } from './http';
-import { openOssProvider } from './oss';
 
 /** Worker-side context a provider needs to open: where secrets come from. */
 export interface ProviderContext {
@@ -19,12 +15,18 @@ export interface ProviderContext {
 
 export type ProviderFactory = (spec: EndpointSpec, ctx: ProviderContext) => ObjectProvider;
 
+/*
+ * Providers load on first use: a worker that moves S3 data never loads ali-oss (~20 MiB resident), nor an fs/OSS
+ * one the AWS SDK (~20 MiB).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
 const factories: Record<EndpointSpec['type'], ProviderFactory | undefined> = {
-  fs: openFsProvider,
-  s3: openS3Provider,
-  oss: openOssProvider,
-  http: openHttpProvider,
+  fs: (spec, ctx) => (require('./fs') as typeof import('./fs')).openFsProvider(spec, ctx),
+  s3: (spec, ctx) => (require('./s3') as typeof import('./s3')).openS3Provider(spec, ctx),
+  oss: (spec, ctx) => (require('./oss') as typeof import('./oss')).openOssProvider(spec, ctx),
+  http: (spec, ctx) => (require('./http') as typeof import('./http')).openHttpProvider(spec, ctx),
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Opens the provider for `spec`. Throws InvalidConfigError for an unknown type. */
 export function openProvider(spec: EndpointSpec, ctx: ProviderContext = {}): ObjectProvider {

@@ -299,7 +299,8 @@ class S3Provider implements ObjectProvider {
       );
       return { etag: unquote(out.ETag) };
     } catch (e) {
-      await this.removeTruncated(key, size, started);
+      // A put the server answered with an error stored nothing; one cut off (abort, reset, source failure) may have.
+      if ((e as FerryError).status === undefined) await this.removeTruncated(key, size, started);
       throw e;
     }
   }
@@ -307,14 +308,19 @@ class S3Provider implements ObjectProvider {
   /**
    * Some servers (seen: versitygw 1.7.0) commit the bytes received so far when a client aborts a PUT. After a
    * failed put, an object of the wrong size written since the put began is such a leftover: remove it so an
-   * aborted put leaves no visible object.
+   * aborted put leaves no visible object. The server commits it when it notices the closed connection, which
+   * may be a moment after the client gave up: look three times over ~1.5 s.
    */
   private async removeTruncated(key: string, size: number, since: number): Promise<void> {
-    try {
-      const h = await this.send<HeadObjectCommandOutput>(`stat s3://${this.bucket}/${key}`, new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      if ((h.ContentLength ?? 0) !== size && (h.LastModified?.getTime() ?? 0) >= since - 2000) await this.delete(key);
-    } catch {
-      /* nothing there, or unreachable: nothing to clean */
+    for (const wait of [0, 300, 1200]) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      try {
+        const h = await this.send<HeadObjectCommandOutput>(`stat s3://${this.bucket}/${key}`, new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        if ((h.ContentLength ?? 0) !== size && (h.LastModified?.getTime() ?? 0) >= since - 2000) await this.delete(key);
+        return; // an object is there: a leftover (now removed) or an older, complete version (kept)
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) return; // unreachable: nothing to clean that we could clean
+      }
     }
   }
 
