@@ -38,21 +38,29 @@ export interface S3GetResponse {
   body: IncomingMessage;
 }
 
-/** AWS's UriEncode: every byte but `A-Z a-z 0-9 - . _ ~` percent-encoded; `/` kept in paths. */
+/** AWS's UriEncode: every byte but `A-Z a-z 0-9 - . _ ~` percent-encoded. */
+const uriEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** UriEncode of a key with its `/` kept. */
 export function uriEncodePath(key: string): string {
-  return key
-    .split('/')
-    .map((seg) => encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
+  return key.split('/').map(uriEncode).join('/');
+}
+
+/** The canonical (sorted, encoded) query string, which is also what is sent. */
+export function canonicalQuery(query: Record<string, string> = {}): string {
+  return Object.keys(query)
+    .sort()
+    .map((k) => `${uriEncode(k)}=${uriEncode(query[k]!)}`)
+    .join('&');
 }
 
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 /**
  * Adds `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token` and `authorization` to `headers` (lower-case
- * names) for a request without a query string. Every header present is signed.
+ * names). `query` is the canonical query string. Every header present is signed.
  */
-export function signV4(method: string, path: string, headers: Record<string, string>, creds: SigV4Credentials, region: string, now = new Date()): void {
+export function signV4(method: string, path: string, query: string, headers: Record<string, string>, creds: SigV4Credentials, region: string, now = new Date()): void {
   const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, '');
   const day = amzDate.slice(0, 8);
   headers['x-amz-date'] = amzDate;
@@ -61,7 +69,7 @@ export function signV4(method: string, path: string, headers: Record<string, str
   const names = Object.keys(headers).sort();
   const canonicalHeaders = names.map((n) => `${n}:${headers[n]!.trim().replace(/\s+/g, ' ')}\n`).join('');
   const signed = names.join(';');
-  const canonical = `${method}\n${path}\n\n${canonicalHeaders}\n${signed}\nUNSIGNED-PAYLOAD`;
+  const canonical = `${method}\n${path}\n${query}\n${canonicalHeaders}\n${signed}\nUNSIGNED-PAYLOAD`;
   const scope = `${day}/${region}/s3/aws4_request`;
   const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
   const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, day), region), 's3'), 'aws4_request');
@@ -108,17 +116,18 @@ export class S3Http {
   }
 
   /** Starts a signed request; the caller writes the body (or ends it) and waits for `response`. */
-  private async open(method: 'GET' | 'PUT', key: string, extra: Record<string, string>, signal?: AbortSignal): Promise<ClientRequest> {
+  private async open(method: 'GET' | 'PUT', key: string, extra: Record<string, string>, signal?: AbortSignal, query?: Record<string, string>): Promise<ClientRequest> {
     const path = this.pathOf(key);
+    const qs = canonicalQuery(query);
     const headers: Record<string, string> = { host: this.base.host, ...extra };
-    signV4(method, path, headers, await this.o.credentials(), this.o.region);
+    signV4(method, path, qs, headers, await this.o.credentials(), this.o.region);
     this.o.onRequest?.(method, path);
     const req = this.send({
       protocol: this.base.protocol,
       hostname: this.base.hostname,
       port: this.base.port || undefined,
       method,
-      path,
+      path: qs ? `${path}?${qs}` : path,
       headers: headers as OutgoingHttpHeaders,
       agent: this.agent,
       signal,
@@ -148,12 +157,12 @@ export class S3Http {
     return { status: res.statusCode!, headers: res.headers, body: res };
   }
 
-  /** PutObject of `size` bytes from `body`; returns the ETag header. */
-  async put(key: string, body: Readable | Buffer, size: number, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string | undefined> {
+  /** PutObject (or UploadPart, with `query` {partNumber, uploadId}) of `size` bytes from `body`; returns the ETag header. */
+  async put(key: string, body: Readable | Buffer, size: number, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal, query?: Record<string, string>): Promise<string | undefined> {
     const headers: Record<string, string> = { 'content-length': String(size) };
     if (contentType) headers['content-type'] = contentType;
     for (const [k, v] of Object.entries(metadata ?? {})) headers[`x-amz-meta-${k.toLowerCase()}`] = v;
-    const req = await this.open('PUT', key, headers, signal);
+    const req = await this.open('PUT', key, headers, signal, query);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);

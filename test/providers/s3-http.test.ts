@@ -9,7 +9,7 @@ import { createServer, Agent as HttpAgent, type IncomingMessage, type ServerResp
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { S3Http, uriEncodePath, signV4 } from '../../activities/providers/s3-http';
+import { S3Http, uriEncodePath, signV4, canonicalQuery } from '../../activities/providers/s3-http';
 import { mapS3Error } from '../../activities/providers/s3';
 import { NotFoundError, ThrottledError, TransientError, AccessDeniedError } from '../../common/errors';
 
@@ -49,14 +49,19 @@ test('keys are encoded like AWS UriEncode: only A-Z a-z 0-9 - . _ ~ and "/" stay
   assert.equal(uriEncodePath("a b/c+d%e!'()*~._-/日"), "a%20b/c%2Bd%25e%21%27%28%29%2A~._-/%E6%97%A5");
 });
 
+test('the query string is sorted and encoded the same way', () => {
+  assert.equal(canonicalQuery({ uploadId: 'a+b/c=', partNumber: '3' }), 'partNumber=3&uploadId=a%2Bb%2Fc%3D');
+  assert.equal(canonicalQuery({}), '');
+});
+
 test('SigV4: every header sent is signed, values canonicalised, the session token included', () => {
   const h: Record<string, string> = { host: 'h:9', 'x-amz-meta-a': '  two  spaces ' };
-  signV4('PUT', '/b/k', h, { accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' }, 'eu-west-1', new Date('2026-01-02T03:04:05.678Z'));
+  signV4('PUT', '/b/k', '', h, { accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' }, 'eu-west-1', new Date('2026-01-02T03:04:05.678Z'));
   assert.equal(h['x-amz-date'], '20260102T030405Z');
   assert.equal(h['x-amz-security-token'], 't');
   assert.match(h.authorization!, /^AWS4-HMAC-SHA256 Credential=AKID\/20260102\/eu-west-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-a;x-amz-security-token, Signature=[0-9a-f]{64}$/);
   const again: Record<string, string> = { host: 'h:9', 'x-amz-meta-a': 'two spaces' };
-  signV4('PUT', '/b/k', again, { accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' }, 'eu-west-1', new Date('2026-01-02T03:04:05.678Z'));
+  signV4('PUT', '/b/k', '', again, { accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' }, 'eu-west-1', new Date('2026-01-02T03:04:05.678Z'));
   assert.equal(again.authorization, h.authorization, 'whitespace runs are collapsed before signing');
 });
 
