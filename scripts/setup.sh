@@ -16,7 +16,7 @@ log() { printf '[setup] %s\n' "$*"; }
 have_go=1
 if ! command -v go >/dev/null 2>&1; then
   have_go=0
-  log "Go is not installed: cannot build temporal, minio, versitygw or toxiproxy from the Go module proxy."
+  log "Go is not installed: cannot build temporal, minio, versitygw, toxiproxy or temporal-server from the Go module proxy."
   log "Install Go >= 1.25 (https://go.dev/dl/ or 'apt-get install golang') and re-run 'npm run setup'."
   log "Fallback for the Temporal CLI only: @temporalio/testing downloads its dev server when online (FERRY_TEMPORAL_DOWNLOAD=1)."
 fi
@@ -44,6 +44,9 @@ build temporal  v1.5.1 github.com/temporalio/cli/cmd/temporal "-X github.com/tem
 build minio     v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio || status=1
 build versitygw v1.7.0 github.com/versity/versitygw/cmd/versitygw || status=1
 build toxiproxy-server v2.12.0 github.com/Shopify/toxiproxy/v2/cmd/server "" server || status=1
+# The full Temporal server and its schema tool (PostgreSQL persistence; test/e2e/full-server.test.ts).
+build temporal-server   v1.29.1 go.temporal.io/server/cmd/server    "" server || status=1
+build temporal-sql-tool v1.29.1 go.temporal.io/server/cmd/tools/sql "" sql    || status=1
 if [ "$WITH_BENCH" = 1 ]; then
   build rclone v1.75.0 github.com/rclone/rclone || status=1
 fi

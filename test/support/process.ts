@@ -18,6 +18,8 @@ export const TOOL_VERSIONS = {
   versitygw: 'v1.7.0',
   'toxiproxy-server': 'v2.12.0',
   rclone: 'v1.75.0',
+  'temporal-server': 'v1.29.1',
+  'temporal-sql-tool': 'v1.29.1',
 } as const;
 
 /** Absolute path of a provisioned tool; throws with the fix when it has not been built. */
@@ -27,17 +29,31 @@ export function toolPath(name: keyof typeof TOOL_VERSIONS): string {
   return p;
 }
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
-export async function freePort(): Promise<number> {
+/** Binds `port` on 127.0.0.1 (0 = any), reads the port, closes. */
+function probePort(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
       srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * A free TCP port on 127.0.0.1 (bind to 0, read, close). With `range`, a free port within [min, max] (random
+ * tries) — for servers that cannot store ephemeral ports, e.g. Temporal's SQL `cluster_membership.rpc_port` SMALLINT.
+ */
+export async function freePort(range?: { min: number; max: number }): Promise<number> {
+  if (!range) return probePort(0);
+  for (let i = 0; i < 200; i++) {
+    const candidate = range.min + Math.floor(Math.random() * (range.max - range.min + 1));
+    const port = await probePort(candidate).catch(() => undefined);
+    if (port) return port;
+  }
+  throw new Error(`no free port in ${range.min}-${range.max}`);
 }
 
 /** A fresh temp directory (removed by {@link ManagedProcess.stop} when passed as `ownedDirs`). */

@@ -39,11 +39,14 @@ export interface ToxiproxyServer {
 }
 
 async function call(api: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  // Removing toxics waits for the connections they hold (hundreds under load): allow a minute, and say which call.
   const res = await fetch(`${api}${path}`, {
     method,
     headers: body === undefined ? undefined : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(60_000),
+  }).catch((e: unknown) => {
+    throw new Error(`toxiproxy ${method} ${path}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`toxiproxy ${method} ${path}: HTTP ${res.status} ${text}`);
