@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { ObjectInfo, ObjectProvider, UploadedPart } from './providers/provider';
@@ -22,7 +23,7 @@ import { Crc64, combineCrc64Parts } from './checksum/crc64';
 import { comparePositions, destinationIndex, isMd5Etag, listRange, overwriteDecision } from './range';
 import { FailureLog } from './failures';
 import { compileFilter } from '../common/glob';
-import { mapKey } from '../common/keys';
+import { compareKeys, mapKey } from '../common/keys';
 import { addCounters, emptyCounters, type Counters, type FailureRecord } from '../common/progress';
 import { ferryMetrics, FerryMetric } from './metrics';
 import { BucketNotFoundError, ChecksumMismatchError, NotFoundError, ObjectTooLargeError, SizeMismatchError, SourceChangedError, ThrottledError, errorClass, errorMessage, isAbortError, isRetryable } from '../common/errors';
@@ -56,8 +57,10 @@ interface Batch {
   sample: FailureRecord[];
   failureCount: number;
   control: ControlState | undefined;
-  /** Destination keys copied in this attempt → expected size (for the post-batch size check). */
-  copiedSizes: Map<string, { size: number; srcKey: string }>;
+  /** Destination keys copied in this attempt → the source object (for the post-batch size check). */
+  copiedSizes: Map<string, ObjectInfo>;
+  /** Objects an earlier attempt copied and did not verify (from the checkpoint). */
+  priorCopied: ObjectInfo[];
   lastBeat: number;
   /** Brings `checkpoint.doneAfterCursor` up to date; run before every heartbeat (O(batch), so not per object). */
   syncDone?: () => void;
@@ -70,6 +73,7 @@ function beat(b: Batch, force = false): void {
   if (!force && now - b.lastBeat < 1000) return;
   b.lastBeat = now;
   b.syncDone?.();
+  b.checkpoint.copiedUnverified = unverifiedList(b);
   Context.current().heartbeat(b.checkpoint);
 }
 
@@ -109,6 +113,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     failureCount: checkpoint.failuresRecorded,
     control: undefined,
     copiedSizes: new Map(),
+    priorCopied: (checkpoint.copiedUnverified ?? []).map(([key, size, position]) => ({ key, size, lastModified: 0, position: position ?? key })),
     lastBeat: 0,
   };
   const unsubscribe = ctx.hub.subscribe(input.parentId, (state) => {
@@ -191,7 +196,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   await Promise.all(Array.from({ length: lanes }, lane));
   if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
   // Objects copied before a pause are verified too (with the activity's own signal: the pause aborted b.signal).
-  if (b.copiedSizes.size && job.verify !== 'none' && !verifyOnly) await verifySizes(b, entries, Context.current().cancellationSignal);
+  if ((b.copiedSizes.size || b.priorCopied.length) && job.verify !== 'none' && !verifyOnly) await verifySizes(b, Context.current().cancellationSignal);
   checkpoint.failuresRecorded = b.failureCount;
   beat(b, true);
   const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
@@ -320,6 +325,18 @@ function wantChecksums(b: Batch): boolean {
   return b.input.job.verify === 'checksum' || b.input.job.verify === 'content';
 }
 
+/**
+ * A source body read through `tap`, with source errors passed on to it. An error that arrives after the writer
+ * gave up on the stream (a short body whose connection then resets) is dropped, not thrown in the worker.
+ */
+function tapped(source: Readable, tap: ThrottledTap): ThrottledTap {
+  source.on('error', (e) => {
+    if (!tap.destroyed) tap.destroy(e);
+  });
+  tap.on('error', () => undefined);
+  return source.pipe(tap);
+}
+
 async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
   const { src, dst, input } = b;
   dst.validateKey(dstKey);
@@ -331,7 +348,7 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
     // Server-side copies count against the bandwidth limit too: operators throttle to spare the source.
     await b.bandwidth.take(o.size, b.signal);
     await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, { signal: b.signal });
-    b.copiedSizes.set(dstKey, { size: o.size, srcKey: o.key });
+    b.copiedSizes.set(dstKey, o);
     return;
   }
   if (useMultipart) return copyMultipart(b, o, dstKey);
@@ -344,8 +361,7 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
   }
   const md5 = wantChecksums(b) && (dst.capabilities.etagIsMd5 || (src.capabilities.etagIsMd5 && isMd5Etag(o.etag))) ? createHash('md5') : undefined;
   const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, md5 ? [md5] : []);
-  const body = got.body.pipe(tap);
-  got.body.on('error', (e) => tap.destroy(e));
+  const body = tapped(got.body, tap);
   const res = await dst.put(dstKey, body, { size: o.size, contentType: got.info.contentType, metadata: got.info.metadata, signal: b.signal });
   if (tap.bytes !== o.size) throw new SizeMismatchError(`read ${tap.bytes} bytes of ${o.size} from the source`);
   if (md5) {
@@ -354,7 +370,7 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
     if (dst.capabilities.etagIsMd5 && isMd5Etag(res.etag) && res.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`destination ETag ${res.etag} differs from the MD5 of the bytes sent (${sum})`);
     if (input.job.verify === 'content') await compareContent(b, dstKey, sum);
   }
-  b.copiedSizes.set(dstKey, { size: o.size, srcKey: o.key });
+  b.copiedSizes.set(dstKey, o);
 }
 
 /** Re-reads the destination and compares its MD5 with the source's (verify: content). */
@@ -422,8 +438,7 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
         const md5 = checksums && dst.capabilities.etagIsMd5 ? createHash('md5') : undefined;
         const c64 = checksums ? new Crc64() : undefined;
         const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [md5, c64].filter((h) => h !== undefined));
-        got.body.on('error', (e) => tap.destroy(e));
-        part = await dst.uploadPart!(dstKey, u.uploadId, n, got.body.pipe(tap), size, { signal: b.signal });
+        part = await dst.uploadPart!(dstKey, u.uploadId, n, tapped(got.body, tap), size, { signal: b.signal });
         if (tap.bytes !== size) throw new SizeMismatchError(`part ${n}: read ${tap.bytes} of ${size} bytes`);
         if (md5 && isMd5Etag(part.etag) && part.etag.toLowerCase() !== md5.digest('hex')) throw new ChecksumMismatchError(`part ${n}: destination ETag differs from the MD5 of the bytes sent`);
         crc = c64?.toString();
@@ -450,7 +465,7 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
       await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { contentType: head.contentType ?? 'application/octet-stream', metadata: { ...head.metadata, 'ferry-crc64ecma': whole }, signal: b.signal });
     }
   }
-  b.copiedSizes.set(dstKey, { size: o.size, srcKey: o.key });
+  b.copiedSizes.set(dstKey, o);
 }
 
 /** Verify-only jobs: compares one object with its destination copy by the job's verify mode. */
@@ -478,8 +493,23 @@ async function verifyObject(b: Batch, o: ObjectInfo, dstKey: string, existing: O
 }
 
 /** After copying: one LIST per 1000 keys proves every copied object is at the destination with its size. */
-async function verifySizes(b: Batch, entries: ObjectInfo[], signal: AbortSignal): Promise<void> {
-  const copied = entries.filter((o) => b.copiedSizes.has(mapKey(o.key, b.input.job.source.prefix, b.input.job.destination.prefix)));
+/** The checkpoint's list of copied, unverified objects: earlier attempts' and this one's, at most ~256 KiB of keys. */
+function unverifiedList(b: Batch): NonNullable<BatchCheckpoint['copiedUnverified']> {
+  const out: NonNullable<BatchCheckpoint['copiedUnverified']> = [];
+  let chars = 0;
+  for (const o of [...b.priorCopied, ...b.copiedSizes.values()]) {
+    chars += o.key.length + (o.position === o.key ? 0 : o.position.length);
+    if (chars > 256 * 1024) break;
+    out.push(o.position === o.key ? [o.key, o.size] : [o.key, o.size, o.position]);
+  }
+  return out;
+}
+
+/** After a batch: one destination LIST per 1,000 keys proves every object copied (by any attempt) is there with its size. */
+async function verifySizes(b: Batch, signal: AbortSignal): Promise<void> {
+  const seen = new Set<string>();
+  const copied = [...b.priorCopied, ...b.copiedSizes.values()].filter((o) => !seen.has(o.key) && !!seen.add(o.key));
+  if (b.src.capabilities.order === 'key') copied.sort((x, y) => compareKeys(x.key, y.key));
   const index = await destinationIndex(b.src, b.dst, b.input.job, copied, signal);
   for (const o of copied) {
     const dstKey = mapKey(o.key, b.input.job.source.prefix, b.input.job.destination.prefix);
@@ -490,6 +520,9 @@ async function verifySizes(b: Batch, entries: ObjectInfo[], signal: AbortSignal)
     addCounters(b.checkpoint.bytes, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v! * o.size])));
     if (err) recordFailure(b, o, err);
   }
+  // Synchronously with the counters above: no heartbeat may carry both the verified counts and the list.
+  b.priorCopied = [];
+  b.copiedSizes.clear();
 }
 
 /** Exported for unit tests. */

@@ -73,6 +73,46 @@ export interface Outcome {
 }
 
 /** Waits for the job (following continue-as-new) and classifies how it ended. */
+/** Whether an error means the Temporal frontend could not be reached (gRPC UNAVAILABLE, refused, dropped). */
+export function serverUnavailable(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if ((e as { code?: number }).code === 14 || /\bUNAVAILABLE\b|ECONNREFUSED|Connection dropped|connection refused/i.test(errorMessage(e))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** How long a command that follows a job waits for a Temporal server that went away before it gives up (exit 3). */
+export const SERVER_OUTAGE_PATIENCE_MS = 5 * 60_000;
+
+/**
+ * `outcomeOf`, riding out Temporal server outages (a restart, a failover): the job keeps its state on the server,
+ * so waiting on is right. `onOutage` is called once per outage. After `patienceMs` without the server it gives up
+ * with ServerUnreachableError (exit 3); the job is not affected and the same command attaches again.
+ */
+export async function waitForOutcome(handle: WorkflowHandle, opts: { signal?: AbortSignal; patienceMs?: number; onOutage?: () => void } = {}): Promise<Outcome> {
+  let since: number | undefined;
+  for (;;) {
+    try {
+      return await outcomeOf(handle);
+    } catch (e) {
+      if (!serverUnavailable(e) || opts.signal?.aborted) throw e;
+      if (since === undefined) {
+        since = Date.now();
+        opts.onOutage?.();
+      } else if (Date.now() - since > (opts.patienceMs ?? SERVER_OUTAGE_PATIENCE_MS)) {
+        throw new ServerUnreachableError(
+          `the Temporal server has been unreachable for ${Math.round((Date.now() - since) / 1000)} s (${errorMessage(e)}); the job keeps its state there — run the same command again once the server is back to attach`,
+          { cause: e },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+      continue;
+    }
+  }
+}
+
 export async function outcomeOf(handle: WorkflowHandle): Promise<Outcome> {
   try {
     return { result: (await handle.result()) as JobResult };

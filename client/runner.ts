@@ -11,7 +11,7 @@ import { connect, connectionSettings, type Connected, type ConnectionSettings } 
 import { ensureEmbeddedServer, ferryHome, findRunningServer, hasDatabase, startEmbeddedServer, type EmbeddedServer } from './embedded-server';
 import { ExitCode, JobStateError } from './errors';
 import { info, progressSink, type Io } from './io';
-import { outcomeOf, queryProgress, runInput, specDifferences, startOrAttach, type Outcome } from './jobs';
+import { queryProgress, runInput, specDifferences, startOrAttach, waitForOutcome, type Outcome } from './jobs';
 import { exitCodeForResult, renderProgressLine, renderProgressPlain, renderSummary, summaryJson } from './render';
 import { startInProcessWorker, type InProcessWorker } from './in-process-worker';
 import type { CliOptions } from './cli';
@@ -140,7 +140,18 @@ export async function followJob(client: Client, handle: WorkflowHandle, io: Io, 
   const polls = new AbortController();
   const onOuter = () => polls.abort();
   opts.signal?.addEventListener('abort', onOuter, { once: true });
-  const done: Promise<FollowEnd> = client.withAbortSignal(polls.signal, () => outcomeOf(handle)).then(
+  const say = info(io, opts.json);
+  const done: Promise<FollowEnd> = client
+    .withAbortSignal(polls.signal, () =>
+      waitForOutcome(handle, {
+        signal: polls.signal,
+        onOutage: () => {
+          clear();
+          say('The Temporal server is unreachable; waiting for it (the job keeps its state there) …');
+        },
+      }),
+    )
+    .then(
     (outcome) => ({ kind: 'done', outcome }),
     (error) => {
       if (polls.signal.aborted) return new Promise<FollowEnd>(() => undefined);

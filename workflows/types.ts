@@ -95,6 +95,12 @@ export interface BatchCheckpoint {
   failuresRecorded: number;
   throttleEvents: number;
   partsResumed: number;
+  /**
+   * Objects copied by this or an earlier attempt and not yet size-verified (verification runs at the end of the
+   * batch): source key, size, and the listing position when it differs from the key. A retried attempt verifies
+   * them too, so `verified` stays exact across worker crashes and server outages. Capped in size (heartbeats).
+   */
+  copiedUnverified?: ([key: string, size: number] | [key: string, size: number, position: string])[];
 }
 
 export interface MultipartCheckpoint {

@@ -438,7 +438,12 @@ class OssProvider implements ObjectProvider {
         return undefined;
       },
     });
-    const cut = (err: Error) => body.destroy(err);
+    // Errors reach the reader through its own listener or iterator. A socket error that arrives after the reader
+    // stopped listening (it gave up on a short body) must not become an uncaught exception in the worker.
+    body.on('error', () => undefined);
+    const cut = (err: Error) => {
+      if (!body.destroyed) body.destroy(err);
+    };
     res.on('error', (e) => cut(!checkLength || body.bytes < contentLength ? new SizeMismatchError(`${what}: connection lost after ${body.bytes} of ${contentLength} bytes`, { cause: e }) : mapOssError(e, what) as Error));
     res.on('close', () => {
       if (!res.complete && !body.destroyed) cut(new SizeMismatchError(`${what}: connection closed after ${body.bytes} of ${contentLength} bytes`));

@@ -152,7 +152,9 @@ export class S3Http {
       req.end();
     });
     // A stalled body fails with the request's timeout error, not as a silent hang.
-    req.once('error', (e) => res.destroy(e));
+    req.once('error', (e) => {
+      if (!res.destroyed && !res.readableEnded) res.destroy(e);
+    });
     if ((res.statusCode ?? 0) >= 300) throw await serviceError(res);
     return { status: res.statusCode!, headers: res.headers, body: res };
   }

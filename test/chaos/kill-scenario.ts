@@ -62,6 +62,8 @@ export async function killScenario(opts: { name: string; kills: number; small: n
     // An object written just before a kill but not yet heartbeated is found in place by the retried batch and
     // counted as skipped (overwrite: if-different), so the result accounts for each object exactly once.
     assert.equal(r.objects.copied + r.objects.skipped, total, JSON.stringify(r.objects));
+    // Objects a killed attempt copied are verified by the attempt that finishes the batch: none goes unverified.
+    assert.equal(r.objects.verified, total, `every object verified: ${JSON.stringify(r.objects)}`);
     const dst = openS3Provider({ ...dstSpec, endpoint: minio.endpoint }, { env });
     const compared = await assertIntact(openFsProvider({ type: 'fs', path: src }), dst, total);
     const dup = duplicates(proxy.writes);

@@ -2,7 +2,7 @@
  * The built CLI against a production-shaped Temporal: the full server (`temporal-server` v1.29.1, all services in one
  * process) on PostgreSQL from Debian (test/support/temporal-full.ts), a `ferry worker` process and
  * `ferry run --address … --no-worker --json`, fs → MinIO: a few hundred small files plus one multipart-sized file.
- * Mid-job the temporal-server process is SIGKILLed, left down for 3 s and started again on the same database; the
+ * Mid-job the temporal-server process is SIGKILLed, left down for 25 s and started again on the same database; the
  * job finishes after the restart, the summary counts are exact, the destination equals the source, and the
  * executions, history and visibility rows are in PostgreSQL (read with psql).
  *
@@ -145,22 +145,26 @@ describe('full Temporal server on PostgreSQL', () => {
     assert.ok(atRestart < n, `the job was still running at the restart (${atRestart}/${n} objects copied)`);
     const pidBefore = srv.process.pid;
     const restartStart = Date.now();
-    // Down for 3 s: polls, heartbeats and the CLI's result long poll fail and are retried. (Much longer outages
-    // exhaust the client's gRPC retries: `ferry run` then gives up although the job carries on — see the report.)
-    await srv.restart({ kill: true, downMs: 3000 });
+    // Down for 25 s: longer than the client's own gRPC retries last, so `ferry run` must wait for the server
+    // itself (it says so on stderr) instead of giving up while the job carries on.
+    await srv.restart({ kill: true, downMs: 25_000 });
     assert.notEqual(srv.process.pid, pidBefore, 'a new temporal-server process');
     t.diagnostic(`temporal-server SIGKILLed with ${atRestart}/${n} objects copied; serving again ${Date.now() - restartStart} ms later`);
 
     const r = await run;
     assert.equal(r.code, 0, `${explain(r)}\n--- worker log\n${worker!.tail(40)}\n--- temporal-server log\n${srv.process.tail(40)}`);
+    assert.match(r.stderr, /The Temporal server is unreachable; waiting for it/);
     const out = JSON.parse(r.stdout);
     assert.equal(out.status, 'succeeded');
     assert.equal(out.name, 'pg-e2e');
+    // Batches that finished while the server was down could not report it and ran again: what they had copied is
+    // then found in place (skipped). Every object is accounted for exactly once, and every one is verified.
     assert.deepEqual(
-      { total: out.objects.total, copied: out.objects.copied, skipped: out.objects.skipped, failed: out.objects.failed, verified: out.objects.verified },
-      { total: n, copied: n, skipped: 0, failed: 0, verified: n },
+      { total: out.objects.total, copiedOrFound: out.objects.copied + out.objects.skipped, failed: out.objects.failed, verified: out.objects.verified },
+      { total: n, copiedOrFound: n, failed: 0, verified: n },
     );
-    assert.equal(out.bytes.copied, totalBytes);
+    assert.equal(out.bytes.copied + out.bytes.skipped, totalBytes);
+    t.diagnostic(`objects copied ${out.objects.copied}, found in place after a lost completion ${out.objects.skipped}`);
     t.diagnostic(`job: ${out.durationMs} ms, ${out.rounds} round(s), ${out.partsResumed} multipart part(s) resumed`);
     assert.equal(await assertSameTree(openFsProvider({ type: 'fs', path: src }), dst, { dstPrefix: 'copy/' }), n);
     const big = await minio!.client.send(new HeadObjectCommand({ Bucket: 'full', Key: 'copy/big/blob.bin' }));

@@ -492,15 +492,20 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     return true;
   }
 
+  /**
+   * The faults a request gets. A request that an `error` or `reset` fault ends takes only that fault (and any
+   * latency): the other matching rules stay armed for a request that reaches them (a `mutate` consumed by a 503
+   * would never mutate).
+   */
   function takeFaults(ctx: Ctx): FaultAction[] {
-    const out: FaultAction[] = [];
-    for (const r of rules) {
-      if (r.remaining <= 0 || !matches(r.rule, ctx)) continue;
+    const matching = rules.filter((r) => r.remaining > 0 && matches(r.rule, ctx));
+    const ending = matching.find((r) => r.rule.action.kind === 'error' || r.rule.action.kind === 'reset');
+    const taken = ending ? matching.filter((r) => r === ending || r.rule.action.kind === 'latency') : matching;
+    for (const r of taken) {
       r.remaining--;
       r.hits++;
-      out.push(r.rule.action);
     }
-    return out;
+    return taken.map((r) => r.rule.action);
   }
 
   const faultOf = <K extends FaultAction['kind']>(ctx: Ctx, kind: K) =>
