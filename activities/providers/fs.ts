@@ -403,6 +403,9 @@ class FsProvider implements ObjectProvider {
     const tmp = this.tempPath();
     try {
       const out = createWriteStream(tmp);
+      // One pipeline per part into the same stream (end: false) leaves an error and a close listener each until
+      // the stream closes: expected, not a leak.
+      out.setMaxListeners(2 * sorted.length + 10);
       for (const p of sorted) {
         const file = join(dir, `part-${String(p.partNumber).padStart(5, '0')}`);
         const st = await fsp.stat(file).catch(() => undefined);
