@@ -136,12 +136,12 @@ export async function outcomeOf(handle: WorkflowHandle): Promise<Outcome> {
  */
 export async function queryProgress(client: Client, handle: WorkflowHandle, timeoutMs = 5000): Promise<JobProgress | undefined> {
   let p: JobProgress;
-  const deadline = Date.now() + timeoutMs;
   try {
-    p = await client.connection.withDeadline(deadline, () => handle.query<JobProgress>('progress'));
+    p = await client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query<JobProgress>('progress'));
   } catch (e) {
-    // At its deadline the call may end as DEADLINE_EXCEEDED or, depending on which side gives up first, CANCELLED.
-    if (noWorkerAnswered(e) || (Date.now() >= deadline - 500 && /cancel/i.test(errorMessage(e)))) return undefined;
+    // Nobody cancels this call but the deadline: when no worker picks the query up, it ends as DEADLINE_EXCEEDED
+    // or — when the server gives up first, shortly before the deadline — as CANCELLED.
+    if (noWorkerAnswered(e) || /\bCANCELLED\b|call cancelled/i.test(errorMessage(e))) return undefined;
     throw e;
   }
   return withInFlightTasks(client, p, timeoutMs);
