@@ -141,7 +141,7 @@ export async function queryProgress(client: Client, handle: WorkflowHandle, time
   } catch (e) {
     // Nobody cancels this call but the deadline: when no worker picks the query up, it ends as DEADLINE_EXCEEDED
     // or — when the server gives up first, shortly before the deadline — as CANCELLED.
-    if (noWorkerAnswered(e) || /\bCANCELLED\b|call cancelled/i.test(errorMessage(e))) return undefined;
+    if (noWorkerAnswered(e) || cancelledByServer(e)) return undefined;
     throw e;
   }
   return withInFlightTasks(client, p, timeoutMs);
@@ -188,6 +188,16 @@ async function withInFlightTasks(client: Client, p: JobProgress, timeoutMs: numb
  * Whether an RPC failed because no worker took the request in time: DEADLINE_EXCEEDED, or the server's
  * FAILED_PRECONDITION "no poller seen for task queue recently" (looked for through the error's causes).
  */
+/** gRPC CANCELLED anywhere in the cause chain (the client wraps it: "Failed to query Workflow" ← "1 CANCELLED: …"). */
+function cancelledByServer(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if ((e as { code?: number }).code === 1 || /\bCANCELLED\b|call cancelled/i.test(errorMessage(e))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export function noWorkerAnswered(err: unknown): boolean {
   let e: unknown = err;
   for (let depth = 0; e && depth < 5; depth++) {
