@@ -60,6 +60,7 @@ export async function startToxiproxy(): Promise<ToxiproxyServer> {
   const proc = spawnManaged({ name: 'toxiproxy', command: toolPath('toxiproxy-server'), args: ['-host', '127.0.0.1', '-port', String(port)] });
   await waitUntil(proc, 'toxiproxy', () => httpOk(`${api}/version`));
   let seq = 0;
+  const names: string[] = [];
   return {
     api,
     process: proc,
@@ -67,6 +68,7 @@ export async function startToxiproxy(): Promise<ToxiproxyServer> {
       const lp = await freePort();
       const listen = `127.0.0.1:${lp}`;
       await call(api, 'POST', '/proxies', { name, listen, upstream, enabled: true });
+      names.push(name);
       return {
         name,
         listen,
@@ -86,7 +88,18 @@ export async function startToxiproxy(): Promise<ToxiproxyServer> {
       };
     },
     async reset() {
-      await call(api, 'POST', '/reset');
+      // Removing a toxic waits for the connections stuck in it (a `timeout` toxic holds them), and toxiproxy's API
+      // answers 503 when that takes too long. Disabling a proxy first closes its connections; then reset, retrying.
+      for (const name of names) await call(api, 'POST', `/proxies/${name}`, { enabled: false }).catch(() => undefined);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await call(api, 'POST', '/reset');
+          return;
+        } catch (e) {
+          if (attempt >= 4) throw e;
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      }
     },
     stop: () => proc.stop(),
   };
