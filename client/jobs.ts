@@ -73,14 +73,19 @@ export interface Outcome {
 }
 
 /** Waits for the job (following continue-as-new) and classifies how it ended. */
-/** Whether an error means the Temporal frontend could not be reached (gRPC UNAVAILABLE, refused, dropped). */
-export function serverUnavailable(err: unknown): boolean {
+/** Whether `test` holds for the error or one of its causes (the client wraps gRPC errors: "Failed to query Workflow" ← "1 CANCELLED: …"). */
+function anyCause(err: unknown, test: (code: number | undefined, message: string) => boolean): boolean {
   let e: unknown = err;
   for (let depth = 0; e && depth < 5; depth++) {
-    if ((e as { code?: number }).code === 14 || /\bUNAVAILABLE\b|ECONNREFUSED|Connection dropped|connection refused/i.test(errorMessage(e))) return true;
+    if (test((e as { code?: number }).code, errorMessage(e))) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/** Whether an error means the Temporal frontend could not be reached (gRPC UNAVAILABLE, refused, dropped). */
+export function serverUnavailable(err: unknown): boolean {
+  return anyCause(err, (code, m) => code === 14 || /\bUNAVAILABLE\b|ECONNREFUSED|Connection dropped|connection refused/i.test(m));
 }
 
 /** How long a command that follows a job waits for a Temporal server that went away before it gives up (exit 3). */
@@ -108,7 +113,6 @@ export async function waitForOutcome(handle: WorkflowHandle, opts: { signal?: Ab
         );
       }
       await new Promise((r) => setTimeout(r, 2000));
-      continue;
     }
   }
 }
@@ -139,9 +143,7 @@ export async function queryProgress(client: Client, handle: WorkflowHandle, time
   try {
     p = await client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query<JobProgress>('progress'));
   } catch (e) {
-    // Nobody cancels this call but the deadline: when no worker picks the query up, it ends as DEADLINE_EXCEEDED
-    // or — when the server gives up first, shortly before the deadline — as CANCELLED.
-    if (noWorkerAnswered(e) || cancelledByServer(e)) return undefined;
+    if (noWorkerAnswered(e)) return undefined;
     throw e;
   }
   return withInFlightTasks(client, p, timeoutMs);
@@ -188,25 +190,15 @@ async function withInFlightTasks(client: Client, p: JobProgress, timeoutMs: numb
  * Whether an RPC failed because no worker took the request in time: DEADLINE_EXCEEDED, or the server's
  * FAILED_PRECONDITION "no poller seen for task queue recently" (looked for through the error's causes).
  */
-/** gRPC CANCELLED anywhere in the cause chain (the client wraps it: "Failed to query Workflow" ← "1 CANCELLED: …"). */
-function cancelledByServer(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    if ((e as { code?: number }).code === 1 || /\bCANCELLED\b|call cancelled/i.test(errorMessage(e))) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
+/**
+ * Whether a query or update ended because no worker took it: DEADLINE_EXCEEDED, "no poller", or CANCELLED (nobody
+ * cancels these calls but the deadline; the server ends them so, shortly before it, when it gives up first).
+ */
 export function noWorkerAnswered(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: number }).code;
-    if (code === 4 || (code === 9 && /poller/i.test(errorMessage(e)))) return true;
-    if (/deadline exceeded|no poller seen|timed? ?out/i.test(errorMessage(e))) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
+  return anyCause(
+    err,
+    (code, m) => code === 4 || code === 1 || (code === 9 && /poller/i.test(m)) || /deadline exceeded|no poller seen|timed? ?out|\bcancell?ed\b/i.test(m),
+  );
 }
 
 /** Whether any worker polled the job's task queue for workflow tasks recently (the server keeps ~5 minutes). */

@@ -50,7 +50,7 @@ export async function throttleCommand(opts: CliOptions, io: Io): Promise<number>
       const msg = errorMessage(e);
       const cause = errorMessage((e as { cause?: unknown }).cause ?? '');
       if (/must be|throttle /i.test(`${msg} ${cause}`) && !/deadline/i.test(msg)) throw new UsageError(`the job refused the new limits: ${cause || msg}`, 'throttle');
-      if (!noWorkerAnswered(e) && !/cancel/i.test(msg)) throw e;
+      if (!noWorkerAnswered(e)) throw e;
       return viaSignal();
     }
     if (opts.json) io.out(JSON.stringify({ workflowId: d.workflowId, applied: 'update', limits }, null, 2));
