@@ -28,6 +28,14 @@ const N = FULL ? 2000 : 400;
 const AK = 'oss-fault-ak';
 const SK = 'oss-fault-sk';
 
+/** Job settings both fault runs share: small tasks, parallel transfers, multipart above 8 MiB, checksums verified. */
+const FAULT_JOB = {
+  tasks: { maxObjects: 100 },
+  concurrency: { tasks: 3, objects: 8 },
+  multipart: { threshold: '8MiB', partSize: '5MiB' },
+  verify: 'checksum',
+} as const;
+
 describe('protocol faults (fault proxy, OSS test server hooks)', () => {
   let temporal: TemporalTestServer;
   let minio: S3TestServer;
@@ -79,10 +87,7 @@ describe('protocol faults (fault proxy, OSS test server hooks)', () => {
       name: 's3-faults',
       source: { type: 's3', endpoint: proxy.endpoint, bucket: 'src', credentials: 'minio' },
       destination: { type: 'fs', path: out },
-      tasks: { maxObjects: 100 },
-      concurrency: { tasks: 3, objects: 8 },
-      multipart: { threshold: '8MiB', partSize: '5MiB' },
-      verify: 'checksum',
+      ...FAULT_JOB,
     });
     const r = await resultWithin(h, 150_000);
     for (const { k, h: rule } of rules) add(`s3 ${k}`, rule.hits);
@@ -128,10 +133,7 @@ describe('protocol faults (fault proxy, OSS test server hooks)', () => {
       name: 'oss-faults',
       source: spec,
       destination: { type: 'fs', path: out },
-      tasks: { maxObjects: 100 },
-      concurrency: { tasks: 3, objects: 8 },
-      multipart: { threshold: '8MiB', partSize: '5MiB' },
-      verify: 'checksum',
+      ...FAULT_JOB,
     });
     const r = await resultWithin(h, 150_000);
     for (const { k, h: rule } of rules) add(`oss ${k}`, rule.hits);
