@@ -1,11 +1,12 @@
 /**
- * `copyRange`: copies one bounded batch of a task's key range (≤ 1000 objects or ~2 GiB), with at most
- * `limits.objects` transfers in flight, and heartbeats a resume cursor plus the parts of large objects in
- * progress, so a killed worker resumes after the last finished key and *inside* large objects.
+ * `copyRange`: copies one batch of a task's key range (windows of ≤ 1000 objects or ~2 GiB, one after another for
+ * up to a minute), with at most `limits.objects` transfers in flight, and heartbeats a resume cursor plus the
+ * parts of large objects in progress, so a killed worker resumes after the last finished key and *inside*
+ * large objects.
  *
  * Per object: filter → overwrite policy against the destination listing (one LIST per 1000 keys) → server-side
  * copy (same endpoint and credentials), streamed single put, or multipart with ranged reads → inline checksum
- * checks → after the batch, size verification against a fresh destination listing. Per-object errors are
+ * checks → after each window, size verification against a fresh destination listing. Per-object errors are
  * retried in place (3 attempts, back-off honouring Retry-After), then recorded as failures — never skipped.
  */
 import { createHash } from 'node:crypto';
@@ -28,10 +29,12 @@ import { addCounters, emptyCounters, type Counters, type FailureRecord } from '.
 import { ferryMetrics, FerryMetric } from './metrics';
 import { BucketNotFoundError, ChecksumMismatchError, NotFoundError, ObjectTooLargeError, SizeMismatchError, SourceChangedError, ThrottledError, errorClass, errorMessage, isAbortError, isRetryable } from '../common/errors';
 
-/** Objects per batch (one source LIST page). */
+/** Objects per window of a batch (one source LIST page). */
 export const BATCH_OBJECTS = 1000;
-/** A batch stops listing once it holds this many bytes (at least one object). */
+/** A window stops listing once it holds this many bytes (at least one object). */
 export const BATCH_BYTES = 2 * 1024 ** 3;
+/** A batch takes on another window of its range while it has run for less than this. */
+export const BATCH_SECONDS = 60;
 /** Attempts per object inside a batch before it is recorded as failed. */
 export const OBJECT_ATTEMPTS = 3;
 /** Parts of one large object uploaded in parallel (within the batch's transfer budget). */
@@ -142,14 +145,80 @@ class PausedError extends Error {
   override readonly name = 'PausedError';
 }
 
+/** One listed slice of the range (≤ BATCH_OBJECTS objects / BATCH_BYTES) with the destination's matching objects. */
+interface Window {
+  entries: ObjectInfo[];
+  done: boolean;
+  index: Map<string, ObjectInfo>;
+}
+
+/**
+ * Runs windows of the range one after another until the range is done, the job pauses, or the batch has run
+ * for BATCH_SECONDS. The next window is listed (and matched against the destination) while the current one's
+ * last transfers finish, so lanes never wait for a listing between windows, and a task costs one activity
+ * (six history events) per minute rather than per 1,000 objects.
+ */
 async function runBatch(b: Batch): Promise<BatchResult> {
   const { input, src, dst, checkpoint } = b;
   const job = input.job;
-  const { entries, done } = await listRange(src, job.source.prefix, input.range, checkpoint.cursor, BATCH_OBJECTS, BATCH_BYTES, b.signal);
+  const started = Date.now();
   const verifyOnly = job.mode === 'verify';
   const needIndex = verifyOnly || job.overwrite !== 'always';
-  const index = needIndex ? await destinationIndex(src, dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
   const include = compileFilter(job.filter.include, job.filter.exclude);
+  const fetchWindow = async (after: string | undefined): Promise<Window> => {
+    const { entries, done } = await listRange(src, job.source.prefix, input.range, after, BATCH_OBJECTS, BATCH_BYTES, b.signal);
+    const index = needIndex ? await destinationIndex(src, dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
+    return { entries, done, index };
+  };
+  let upcoming: Promise<Window> = fetchWindow(checkpoint.cursor);
+  for (;;) {
+    const w = await upcoming;
+    const more = () => !w.done && Date.now() - started < BATCH_SECONDS * 1000;
+    let prefetched = false;
+    const { paused, complete } = await runWindow(b, w, include, verifyOnly, () => {
+      if (!more()) return;
+      upcoming = fetchWindow(w.entries[w.entries.length - 1]!.position);
+      upcoming.catch(() => undefined); // awaited below when used; a pause or abort drops it
+      prefetched = true;
+    });
+    if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
+    // Objects copied before a pause are verified too (with the activity's own signal: the pause aborted b.signal).
+    if ((b.copiedSizes.size || b.priorCopied.length) && job.verify !== 'none' && !verifyOnly) await verifySizes(b, Context.current().cancellationSignal);
+    checkpoint.failuresRecorded = b.failureCount;
+    beat(b, true);
+    if (paused || !complete || w.done || !more()) {
+      const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
+      return {
+        cursor: checkpoint.cursor,
+        done: w.done && !paused && complete,
+        paused,
+        objects: checkpoint.objects,
+        bytes: checkpoint.bytes,
+        failures: b.sample,
+        failureCount: b.failureCount,
+        throttleEvents: checkpoint.throttleEvents,
+        partsResumed: checkpoint.partsResumed,
+        uploads: paused ? remainingUploads : undefined,
+        doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
+      };
+    }
+    if (!prefetched) upcoming = fetchWindow(w.entries[w.entries.length - 1]!.position);
+  }
+}
+
+/**
+ * Copies one window with up to `limits.objects` lanes, keeping the checkpoint's cursor (last contiguous finished
+ * position) and out-of-order finished list current. `dispatched` runs once every entry has been handed to a lane.
+ */
+async function runWindow(
+  b: Batch,
+  w: Window,
+  include: (k: string) => boolean,
+  verifyOnly: boolean,
+  dispatched: () => void,
+): Promise<{ paused: boolean; complete: boolean }> {
+  const { checkpoint } = b;
+  const { entries, index } = w;
   const finished = new Array<boolean>(entries.length).fill(false);
   let contiguous = -1;
   const syncCursor = () => {
@@ -177,6 +246,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   const lane = async () => {
     while (next < entries.length && !paused) {
       const i = next++;
+      if (next === entries.length) dispatched();
       if (finished[i]) continue;
       const o = entries[i]!;
       try {
@@ -192,27 +262,10 @@ async function runBatch(b: Batch): Promise<BatchResult> {
       }
     }
   };
-  const lanes = Math.max(1, Math.min(b.control?.objects ?? input.limits.objects, entries.length));
+  const lanes = Math.max(1, Math.min(b.control?.objects ?? b.input.limits.objects, entries.length));
   await Promise.all(Array.from({ length: lanes }, lane));
-  if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
-  // Objects copied before a pause are verified too (with the activity's own signal: the pause aborted b.signal).
-  if ((b.copiedSizes.size || b.priorCopied.length) && job.verify !== 'none' && !verifyOnly) await verifySizes(b, Context.current().cancellationSignal);
-  checkpoint.failuresRecorded = b.failureCount;
-  beat(b, true);
-  const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
-  return {
-    cursor: checkpoint.cursor,
-    done: done && !paused && contiguous === entries.length - 1,
-    paused,
-    objects: checkpoint.objects,
-    bytes: checkpoint.bytes,
-    failures: b.sample,
-    failureCount: b.failureCount,
-    throttleEvents: checkpoint.throttleEvents,
-    partsResumed: checkpoint.partsResumed,
-    uploads: paused ? remainingUploads : undefined,
-    doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
-  };
+  b.syncDone();
+  return { paused, complete: contiguous === entries.length - 1 };
 }
 
 function count(b: Batch, outcome: Outcome, size: number): void {

@@ -1,6 +1,8 @@
 /**
  * `migrationJob` (id `ferry-<name>`): preflight → split the source into key-range tasks while a sliding window
- * of `migrationTask` children copies them → retry rounds for tasks with failures → report.
+ * of `migrationTask` children copies them → retry rounds for tasks with failures → report. A job whose listing
+ * is done with a single task left (a small job, or a retry round of one task) runs that task's batches itself:
+ * a child would cost more history than the copy.
  *
  * State is small (listing cursor, counters, a queue of ≤ 2 × window planned ranges, the in-flight set) and is
  * carried through continue-as-new long before history limits. Children are started with ABANDON and report
@@ -37,9 +39,10 @@ import { FerryJob, FerryPhase } from '../common/search-attributes';
 import { formatBytes, formatDuration } from '../common/units';
 import { activeThrottleWindow, type ThrottleWindow } from '../common/throttle-schedule';
 import type { TaskOutcome, TaskPlan } from './types';
-import { controlQuery, pauseSignal, progressQuery, resumeSignal, taskDoneSignal, throttleSignal, throttleUpdate, type ThrottleArgs } from './messages';
+import { controlQuery, pauseSignal, progressQuery, resumeSignal, taskDoneSignal, taskProgressQuery, throttleSignal, throttleUpdate, type ThrottleArgs } from './messages';
 import { planOptions, preflightOptions, reportOptions } from './activity-options';
 import { migrationTask } from './migration-task';
+import { newTaskRun, runTaskBatches, type TaskRun } from './task-run';
 
 const { preflight } = proxyActivities<FerryActivities>(preflightOptions);
 const { planTasks } = proxyActivities<FerryActivities>(planOptions);
@@ -60,7 +63,10 @@ export interface JobState {
   listingDone: boolean;
   nextTask: number;
   queue: TaskPlan[];
+  /** Tasks running, by workflow id (the job's own id for the task it runs itself). */
   inFlight: Record<string, TaskPlan>;
+  /** The task this workflow runs itself, when it is the only one left. */
+  inline?: TaskRun;
   /** Tasks of the current round that had failures (retried next round), with the failures they counted. */
   failedTasks: { plan: TaskPlan; failed: number; failedBytes: number; error?: string }[];
   /** Failure counts a retried task contributed in its previous round (subtracted when its retry reports). */
@@ -249,7 +255,7 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
   const refresh = () => setCurrentDetails(details(spec, s, timeWindow));
 
   const forward = (signal: SignalDefinition<[]>) => {
-    for (const id of Object.keys(s.inFlight)) getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
+    for (const id of Object.keys(s.inFlight)) if (id !== info.workflowId) getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
   };
   setHandler(pauseSignal, () => {
     if (s.paused) return;
@@ -298,10 +304,12 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
       objects: limits.objects,
     };
   });
-  setHandler(taskDoneSignal, (o: TaskOutcome) => {
-    const plan = s.inFlight[o.taskId];
+  // The task the job runs itself answers like a child (ferry status adds its live counts to the job's).
+  setHandler(taskProgressQuery, () => s.inline?.outcome ?? newTaskRun(info.workflowId, { n: -1, range: { last: '' }, objects: 0, bytes: 0 }, s.round).outcome);
+  const taskDone = (id: string, o: TaskOutcome) => {
+    const plan = s.inFlight[id];
     if (!plan) return; // duplicate or stale
-    delete s.inFlight[o.taskId];
+    delete s.inFlight[id];
     s.tasksDone++;
     const key = String(o.n);
     const prev = s.retryPrev[key];
@@ -324,7 +332,8 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
     s.samples.push([Date.now(), s.bytes.copied + s.bytes.skipped, s.objects.copied + s.objects.skipped]);
     if (s.samples.length > 30) s.samples.splice(0, s.samples.length - 30);
     refresh();
-  });
+  };
+  setHandler(taskDoneSignal, (o: TaskOutcome) => taskDone(o.taskId, o));
 
   if (!carried) upsertSearchAttributes([{ key: FerryJob, value: spec.name }, { key: FerryPhase, value: s.phase }]);
   // Time-of-day throttle windows: a durable timer wakes the job at every window boundary (in every run, also
@@ -362,6 +371,7 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
   }
 
   const canStart = () => !s.paused && Object.keys(s.inFlight).length < s.limits.tasks;
+  const mustContinueAsNew = () => startsThisRun >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= MAX_EVENTS_PER_RUN;
   for (;;) {
     // Keep the queue topped up while listing continues (at most 2 windows of planned ranges in state).
     if (!s.listingDone && s.queue.length < s.limits.tasks && !s.paused) {
@@ -376,6 +386,38 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
       s.cursor = r.cursor;
       s.listingDone = r.done;
       refresh();
+    }
+    // The only task left: run it here rather than in a child (versioned: histories from before replay as they were).
+    if (!s.inline && s.listingDone && s.queue.length === 1 && !Object.keys(s.inFlight).length && canStart() && patched('job-runs-last-task')) {
+      const plan = s.queue.shift()!;
+      s.inline = newTaskRun(taskWorkflowId(spec.name, s.round, plan.n), plan, s.round);
+      s.inFlight[info.workflowId] = plan;
+      refresh();
+    }
+    if (s.inline) {
+      const run = s.inline;
+      let finished = false;
+      try {
+        finished = await runTaskBatches(run, {
+          job: spec,
+          runTag: s.runTag,
+          parentId: info.workflowId,
+          limits: () => effectiveLimits(s, timeWindow),
+          paused: () => s.paused,
+          stop: mustContinueAsNew,
+        });
+      } catch (e) {
+        run.outcome.error = e instanceof Error ? e.message : String(e);
+        log.warn('task failed', { taskId: run.outcome.taskId, error: run.outcome.error });
+        finished = true;
+      }
+      if (!finished) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof migrationJob>(spec, s);
+      }
+      s.inline = undefined;
+      taskDone(info.workflowId, run.outcome);
+      continue;
     }
     while (canStart() && s.queue.length) {
       const plan = s.queue.shift()!;
@@ -413,7 +455,7 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
       break;
     }
 
-    if (startsThisRun >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= MAX_EVENTS_PER_RUN) {
+    if (mustContinueAsNew()) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof migrationJob>(spec, s);
     }

@@ -3,14 +3,10 @@
  * range is done, honouring pause/resume forwarded by the job, and signals its outcome to the job whatever
  * happens (the job's sliding window depends on it).
  */
-import { proxyActivities, setHandler, condition, getExternalWorkflowHandle, workflowInfo, ApplicationFailure, log } from '@temporalio/workflow';
-import type { FerryActivities } from '../activities';
-import type { BatchResult, MultipartCheckpoint, TaskInput, TaskOutcome } from './types';
+import { setHandler, getExternalWorkflowHandle, workflowInfo, ApplicationFailure, log } from '@temporalio/workflow';
+import type { TaskInput, TaskOutcome } from './types';
 import { pauseSignal, resumeSignal, taskDoneSignal, taskProgressQuery } from './messages';
-import { copyOptions } from './activity-options';
-import { addCounters, emptyCounters } from '../common/progress';
-
-const { copyRange } = proxyActivities<FerryActivities>(copyOptions);
+import { newTaskRun, runTaskBatches } from './task-run';
 
 export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
   const taskId = workflowInfo().workflowId;
@@ -18,40 +14,11 @@ export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
 
-  const outcome: TaskOutcome = { taskId, n: input.plan.n, round: input.round, objects: emptyCounters(), bytes: emptyCounters(), failures: [], throttleEvents: 0, partsResumed: 0 };
+  const run = newTaskRun(taskId, input.plan, input.round);
+  const outcome = run.outcome;
   setHandler(taskProgressQuery, () => outcome);
-  let cursor = input.plan.range.startAfter;
-  let uploads: Record<string, MultipartCheckpoint> | undefined;
-  let doneAfterCursor: string[] | undefined;
   try {
-    for (let batch = 0; ; batch++) {
-      await condition(() => !paused);
-      const r: BatchResult = await copyRange({
-        job: input.job,
-        runTag: input.runTag,
-        taskId,
-        parentId: input.parentId,
-        round: input.round,
-        n: input.plan.n,
-        batch,
-        range: input.plan.range,
-        cursor,
-        uploads,
-        doneAfterCursor,
-        limits: input.limits,
-      });
-      addCounters(outcome.objects, r.objects);
-      addCounters(outcome.bytes, r.bytes);
-      outcome.throttleEvents += r.throttleEvents;
-      outcome.partsResumed += r.partsResumed;
-      for (const f of r.failures) if (outcome.failures.length < 10) outcome.failures.push(f);
-      cursor = r.cursor;
-      uploads = r.uploads;
-      doneAfterCursor = r.doneAfterCursor;
-      if (r.done) break;
-      // Paused mid-batch: wait for the forwarded resume (or re-check shortly if the pause signal is late).
-      if (r.paused) await condition(() => !paused, '5s');
-    }
+    await runTaskBatches(run, { job: input.job, runTag: input.runTag, parentId: input.parentId, limits: () => input.limits, paused: () => paused });
   } catch (e) {
     outcome.error = e instanceof Error ? e.message : String(e);
     log.warn('task failed', { taskId, error: outcome.error });

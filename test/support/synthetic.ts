@@ -77,8 +77,11 @@ export function syntheticSink(): ObjectProvider & { stored: Map<string, number> 
     stored,
     async list(opts: ListOptions = {}): Promise<ListPage> {
       sorted ??= [...stored.keys()].sort(compareKeys);
-      const keys = sorted.filter((k) => (!opts.prefix || k.startsWith(opts.prefix)) && (!opts.startAfter || compareKeys(k, opts.startAfter) > 0)).slice(0, opts.limit ?? 1000);
-      return { objects: keys.map((key) => ({ key, size: stored.get(key)!, lastModified: Date.now(), position: key })) };
+      const limit = Math.min(opts.limit ?? 1000, 1000);
+      const matching = sorted.filter((k) => (!opts.prefix || k.startsWith(opts.prefix)) && (!opts.startAfter || compareKeys(k, opts.startAfter) > 0));
+      const keys = matching.slice(0, limit);
+      const objects = keys.map((key) => ({ key, size: stored.get(key)!, lastModified: Date.now(), position: key }));
+      return matching.length > limit ? { objects, next: keys[keys.length - 1] } : { objects };
     },
     async stat(key) {
       if (!stored.has(key)) throw new NotFoundError(`no ${key}`);

@@ -44,9 +44,9 @@ test('SIGKILL mid-multipart: a new worker resumes the large object from its comp
     let partsAtKill = 0;
     for (let i = 0; i < 300 && partsAtKill < 5; i++) {
       await sleep(200);
-      const task = client.workflow.getHandle('ferry-crash/0/0');
-      const d = await task.describe().catch(() => undefined);
-      const pending = d?.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
+      // A one-task job runs its batches in the job workflow itself (no ferry-crash/0/0 child).
+      const d = await h.describe().catch(() => undefined);
+      const pending = d?.raw.pendingActivities?.find((a) => a.activityType?.name === 'copyRange')?.heartbeatDetails?.payloads?.[0]?.data;
       if (!pending) continue;
       const cp = JSON.parse(Buffer.from(pending).toString()) as BatchCheckpoint;
       partsAtKill = cp.uploads['huge.bin']?.parts.length ?? 0;
