@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { buildWorkflowBundle } from '../workers/worker';
 import type { Client } from '@temporalio/client';
 import { startMinio, startVersitygw, type S3TestServer } from '../test/support/s3-servers';
 import { startTemporal, type TemporalTestServer } from '../test/support/temporal';
@@ -426,7 +426,7 @@ async function main(): Promise<void> {
 
     // Workers load a prebuilt workflow bundle, as production workers from dist/ do (no webpack in the worker).
     const bundleFile = join(dataDir, 'workflow-bundle.js');
-    writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never })).code);
+    writeFileSync(bundleFile, (await buildWorkflowBundle()).code);
     workerEntry = compileBenchWorker();
     const workerEnv = { ...minio.credentialEnv('minio'), ...vgw.credentialEnv('vgw'), FERRY_WORKFLOW_BUNDLE: bundleFile };
     const ctx = { client, temporal, workerEnv, rclone: rclone.path, rcloneEnv: rcloneEnv(minio, vgw) };

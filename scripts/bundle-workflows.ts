@@ -4,10 +4,10 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { buildWorkflowBundle } from '../workers/worker';
 
 async function main() {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } as never });
+  const { code } = await buildWorkflowBundle();
   mkdirSync(join(__dirname, '..', 'dist'), { recursive: true });
   const out = join(__dirname, '..', 'dist', 'workflow-bundle.js');
   writeFileSync(out, code);

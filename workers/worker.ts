@@ -46,11 +46,25 @@ export function workflowBundle(): Promise<{ code: string }> {
   if (existsSync(prebuilt) && prebuilt.endsWith('.js') && (explicit !== undefined || !__filename.endsWith('.ts'))) {
     bundle ??= import('node:fs').then((fs) => ({ code: fs.readFileSync(prebuilt, 'utf8') }));
   }
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  bundle ??= buildWorkflowBundle();
   return bundle;
 }
 
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error(m: string) { console.error(m); }, log() {} } as unknown as Parameters<typeof bundleWorkflowCode>[0]['logger'];
+
+/**
+ * Bundles the workflow code (webpack) for `npm run build`, the benchmark and source runs. The inline source map
+ * keeps its mappings (workflow stack traces still name the .ts files and lines) but not the embedded sources:
+ * the SDK parses the map in every worker, and the sources cost ~30 MiB of worker memory for nothing.
+ */
+export async function buildWorkflowBundle(): Promise<{ code: string }> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  const m = /\/\/# sourceMappingURL=data:application\/json(?:;charset=utf-8)?;base64,([A-Za-z0-9+/=]+)\s*$/.exec(code);
+  if (!m) return { code };
+  const map = JSON.parse(Buffer.from(m[1]!, 'base64').toString()) as { sourcesContent?: unknown };
+  delete map.sourcesContent;
+  return { code: `${code.slice(0, m.index)}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n` };
+}
 
 export async function createFerryWorker(opts: FerryWorkerOptions): Promise<Worker> {
   const namespace = opts.namespace ?? 'default';
