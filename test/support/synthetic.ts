@@ -6,6 +6,9 @@ import { Readable } from 'node:stream';
 import type { Capabilities, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutResult } from '../../activities/providers/provider';
 import { NotFoundError } from '../../common/errors';
 import { compareKeys } from '../../common/keys';
+import { openProvider } from '../../activities/providers/registry';
+import type { ActivityDeps } from '../../activities';
+import type { EndpointConfig } from '../../common/job';
 
 const caps = (writable: boolean): Capabilities => ({
   checksums: [],
@@ -104,4 +107,9 @@ export function syntheticSink(): ObjectProvider & { stored: Map<string, number> 
     },
     validateKey() {},
   };
+}
+
+/** Worker deps under which the fs paths `/synthetic/src` and `/synthetic/sink` open `source` and `sink`. */
+export function syntheticDeps(source: ObjectProvider, sink: ObjectProvider): Partial<ActivityDeps> {
+  return { openProvider: (spec: EndpointConfig, ctx) => (spec.path === '/synthetic/src' ? source : spec.path === '/synthetic/sink' ? sink : openProvider(spec, ctx)) };
 }

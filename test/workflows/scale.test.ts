@@ -6,9 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTemporal } from '../support/temporal';
 import { startWorker, runJob, historyEvents } from '../support/ferry';
-import { syntheticSink, syntheticSource } from '../support/synthetic';
-import { openProvider } from '../../activities/providers/registry';
-import type { EndpointConfig } from '../../common/job';
+import { syntheticDeps, syntheticSink, syntheticSource } from '../support/synthetic';
 
 const N = 100_000;
 
@@ -17,9 +15,7 @@ test(`${N} keys: history per run < 10,000 events, continue-as-new observed`, asy
   const temporal = await startTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 150 } });
   const source = syntheticSource(N, 64);
   const sink = syntheticSink();
-  const worker = await startWorker(temporal, {
-    deps: { openProvider: (spec: EndpointConfig, ctx) => (spec.path === '/synthetic/src' ? source : spec.path === '/synthetic/sink' ? sink : openProvider(spec, ctx)) },
-  });
+  const worker = await startWorker(temporal, { deps: syntheticDeps(source, sink) });
   try {
     const client = await temporal.client();
     const started = Date.now();

@@ -8,10 +8,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTemporal } from '../support/temporal';
 import { startWorker, startJob, historyEvents } from '../support/ferry';
-import { syntheticSink, syntheticSource } from '../support/synthetic';
-import { openProvider } from '../../activities/providers/registry';
+import { syntheticDeps, syntheticSink, syntheticSource } from '../support/synthetic';
 import { queryProgress } from '../../client/jobs';
-import type { EndpointConfig } from '../../common/job';
 import type { JobResult } from '../../common/progress';
 
 const N = 5000;
@@ -20,9 +18,7 @@ test(`a single-task job of ${N} objects runs in the job workflow: ≤ 10 events 
   const temporal = await startTemporal();
   const source = syntheticSource(N, 64);
   const sink = syntheticSink();
-  const worker = await startWorker(temporal, {
-    deps: { openProvider: (spec: EndpointConfig, ctx) => (spec.path === '/synthetic/src' ? source : spec.path === '/synthetic/sink' ? sink : openProvider(spec, ctx)) },
-  });
+  const worker = await startWorker(temporal, { deps: syntheticDeps(source, sink) });
   try {
     const client = await temporal.client();
     const job = (name: string, extra: object = {}) => ({
