@@ -1,6 +1,7 @@
 /**
  * Captures replay fixtures: runs small real jobs (fs → fs with a pause and a throttle update, and one that
- * continues-as-new) and saves their job and task histories to test/replay/histories/*.json.
+ * continues-as-new; a one-task job that runs its task itself, paused once) and saves their job and task
+ * histories to test/replay/histories/*.json.
  *
  *   npx tsx test/replay/capture.ts
  *
@@ -30,8 +31,15 @@ async function main() {
     await h.executeUpdate('throttle', { args: [{ objectsPerSecond: 200 }] });
     await h.signal('resume');
     await h.result();
+    // A one-task job: the job runs the task's batches itself (patched 'job-runs-last-task'), paused once.
+    const one = await startJob(client, { name: 'replay-one', source: { type: 'fs', path: src }, destination: { type: 'fs', path: tempDir('cap-dst-one') }, concurrency: { tasks: 2, objects: 2 }, throttle: { objectsPerSecond: 30 } });
+    await new Promise((r) => setTimeout(r, 800));
+    await one.signal('pause');
+    await new Promise((r) => setTimeout(r, 1500));
+    await one.signal('resume');
+    await one.result();
     let n = 0;
-    for await (const wf of client.workflow.list({ query: `WorkflowId = 'ferry-replay' OR WorkflowId = 'ferry-replay/0/0' OR WorkflowId = 'ferry-replay/0/1'` })) {
+    for await (const wf of client.workflow.list({ query: `WorkflowId = 'ferry-replay' OR WorkflowId = 'ferry-replay/0/0' OR WorkflowId = 'ferry-replay/0/1' OR WorkflowId = 'ferry-replay-one'` })) {
       // The same JSON operators get from `temporal workflow show -o json`.
       const json = execFileSync(toolPath('temporal'), ['workflow', 'show', '--address', temporal.address, '--workflow-id', wf.workflowId, '--run-id', wf.runId, '-o', 'json']);
       const name = `${wf.workflowId.replace(/[/]/g, '_')}-${wf.runId.slice(0, 8)}.json`;

@@ -18,6 +18,7 @@ const load = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 test('captured job and task histories replay against the current workflow code', async () => {
   installRuntime();
   assert.ok(files.some((f) => /^ferry-replay-/.test(f)) && files.some((f) => /^ferry-replay_0_/.test(f)), 'fixtures include job and task histories');
+  assert.ok(files.some((f) => /^ferry-replay-one-/.test(f)), 'fixtures include a job that ran its single task itself');
   assert.ok(files.filter((f) => /^ferry-replay-/.test(f)).length >= 2, 'fixtures include a continued-as-new job run');
   for (const f of files) {
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows'), replayName: f }, load(f), f);
