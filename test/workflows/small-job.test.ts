@@ -74,3 +74,48 @@ test(`a single-task job of ${N} objects runs in the job workflow: ≤ 10 events 
     await temporal.stop();
   }
 });
+
+test('a job running its single task itself carries the task across continue-as-new', async () => {
+  // A low suggestion threshold: the job continues-as-new at the first batch boundary (here: a pause).
+  const temporal = await startTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 20 } });
+  const source = syntheticSource(N, 64);
+  const sink = syntheticSink();
+  const worker = await startWorker(temporal, { deps: syntheticDeps(source, sink) });
+  try {
+    const client = await temporal.client();
+    const h = await startJob(client, {
+      name: 'small-can',
+      source: { type: 'fs', path: '/synthetic/src' },
+      destination: { type: 'fs', path: '/synthetic/sink' },
+      overwrite: 'always',
+      concurrency: { tasks: 4, objects: 16 },
+      throttle: { objectsPerSecond: 1500 },
+    });
+    for (let i = 0; i < 100 && sink.stored.size < 800; i++) await sleep(100);
+    await h.signal('pause');
+    await sleep(1500);
+    const atPause = sink.stored.size;
+    assert.ok(atPause < N, `paused before the end (${atPause} of ${N})`);
+    await h.signal('resume');
+    const r = (await h.result()) as JobResult;
+    assert.equal(r.status, 'succeeded', JSON.stringify(r));
+    assert.equal(r.objects.copied, N, 'the new run went on from the carried cursor: nothing copied twice, nothing left out');
+    assert.equal(r.objects.verified, N);
+    assert.equal(sink.stored.size, N);
+    const ev = await historyEvents(client, 'small-can');
+    assert.ok(ev.jobRuns >= 2, `continued as new (${ev.jobRuns} runs)`);
+    // Some run after the first resumed the task from a carried cursor (its first batch starts past key 0).
+    let resumedMidTask = false;
+    for await (const wf of client.workflow.list({ query: `WorkflowId = 'ferry-small-can'` })) {
+      const hist = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      const started = hist.events?.[0]?.workflowExecutionStartedEventAttributes;
+      const carried = started?.input?.payloads?.[1]?.data;
+      if (carried && /"inline":\{[^]*"cursor":"k\//.test(Buffer.from(carried).toString())) resumedMidTask = true;
+    }
+    assert.ok(resumedMidTask, 'a run started with the task part-way done');
+    assert.equal(ev.tasks, 0);
+  } finally {
+    await worker.stop();
+    await temporal.stop();
+  }
+});
