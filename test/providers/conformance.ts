@@ -258,16 +258,22 @@ export function runConformance(target: ConformanceTarget): void {
         if (res.etag && src.etag) assert.equal(res.etag, src.etag, 'a single-part copy keeps the MD5 ETag');
         assert.equal((await readAll((await p.get('cp/dst 1.txt')).body)).toString(), 'copy me');
         const copied = await p.stat('cp/dst 1.txt');
-        assert.equal(copied.contentType, 'text/plain');
-        assert.equal(copied.metadata?.owner, 'team-a');
-        // Self-copy with new metadata (how Ferry records a whole-object CRC-64 after a multipart upload).
-        await p.copyObject!({ bucket: p.bucket, key: 'cp/dst 1.txt' }, 'cp/dst 1.txt', { contentType: 'application/x-test', metadata: { 'ferry-crc64ecma': '42' } });
-        const replaced = await p.stat('cp/dst 1.txt');
-        assert.equal(replaced.contentType, 'application/x-test');
-        assert.equal(replaced.metadata?.['ferry-crc64ecma'], '42');
-        assert.equal(replaced.size, 7);
-        await assert.rejects(p.copyObject!({ bucket: p.bucket, key: 'cp/src.txt', etag: '0123456789abcdef0123456789abcdef' }, 'cp/dst2.txt'), (e: Error) => e.name === 'SourceChangedError');
-        await assert.rejects(p.stat('cp/dst2.txt'), NotFoundError);
+        assert.equal(copied.size, 7);
+        if (p.capabilities.metadata) {
+          assert.equal(copied.contentType, 'text/plain');
+          assert.equal(copied.metadata?.owner, 'team-a');
+          // Self-copy with new metadata (how Ferry records a whole-object CRC-64 after a multipart upload).
+          await p.copyObject!({ bucket: p.bucket, key: 'cp/dst 1.txt' }, 'cp/dst 1.txt', { contentType: 'application/x-test', metadata: { 'ferry-crc64ecma': '42' } });
+          const replaced = await p.stat('cp/dst 1.txt');
+          assert.equal(replaced.contentType, 'application/x-test');
+          assert.equal(replaced.metadata?.['ferry-crc64ecma'], '42');
+          assert.equal(replaced.size, 7);
+        }
+        if (src.etag) {
+          // A source that no longer has the listed ETag is not copied.
+          await assert.rejects(p.copyObject!({ bucket: p.bucket, key: 'cp/src.txt', etag: '0123456789abcdef0123456789abcdef' }, 'cp/dst2.txt'), (e: Error) => e.name === 'SourceChangedError');
+          await assert.rejects(p.stat('cp/dst2.txt'), NotFoundError);
+        }
       } finally {
         await p.close?.();
       }
