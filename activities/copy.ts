@@ -174,12 +174,12 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   for (;;) {
     const w = await upcoming;
     const more = () => !w.done && Date.now() - started < BATCH_SECONDS * 1000;
-    let prefetched = false;
+    const following = () => fetchWindow(w.entries[w.entries.length - 1]!.position);
+    let prefetch: Promise<Window> | undefined;
     const { paused, complete } = await runWindow(b, w, include, verifyOnly, () => {
       if (!more()) return;
-      upcoming = fetchWindow(w.entries[w.entries.length - 1]!.position);
-      upcoming.catch(() => undefined); // awaited below when used; a pause or abort drops it
-      prefetched = true;
+      prefetch = following();
+      prefetch.catch(() => undefined); // awaited below when used; a pause or abort drops it
     });
     if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
     // Objects copied before a pause are verified too (with the activity's own signal: the pause aborted b.signal).
@@ -202,7 +202,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
         doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
       };
     }
-    if (!prefetched) upcoming = fetchWindow(w.entries[w.entries.length - 1]!.position);
+    upcoming = prefetch ?? following();
   }
 }
 
@@ -264,7 +264,6 @@ async function runWindow(
   };
   const lanes = Math.max(1, Math.min(b.control?.objects ?? b.input.limits.objects, entries.length));
   await Promise.all(Array.from({ length: lanes }, lane));
-  b.syncDone();
   return { paused, complete: contiguous === entries.length - 1 };
 }
 

@@ -305,7 +305,10 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
     };
   });
   // The task the job runs itself answers like a child (ferry status adds its live counts to the job's).
-  setHandler(taskProgressQuery, () => s.inline?.outcome ?? newTaskRun(info.workflowId, { n: -1, range: { last: '' }, objects: 0, bytes: 0 }, s.round).outcome);
+  setHandler(taskProgressQuery, () => {
+    if (!s.inline) throw new Error('this job is not running a task itself');
+    return s.inline.outcome;
+  });
   const taskDone = (id: string, o: TaskOutcome) => {
     const plan = s.inFlight[id];
     if (!plan) return; // duplicate or stale

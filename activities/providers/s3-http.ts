@@ -1,10 +1,11 @@
 /**
  * The `s3` provider's data path for path-style custom endpoints: GetObject, PutObject (and UploadPart) and
- * CopyObject as plain node:http requests signed with SigV4 (`UNSIGNED-PAYLOAD`, as the SDK signs streamed bodies). Measured on MinIO →
- * versitygw with 16 KiB objects, the SDK spends ~1.6 ms of CPU per GET+PUT pair in its middleware stack and
- * this path ~0.5 ms; with the storage servers on the same cores that halves the wall time of small-object jobs.
- * Everything else (list, head, multipart create/complete, delete) stays on the SDK. Errors become the same SDK-shaped
- * objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so `mapS3Error` maps both paths alike.
+ * CopyObject as plain node:http requests signed with SigV4 (`UNSIGNED-PAYLOAD`, as the SDK signs streamed
+ * bodies). Measured on MinIO → versitygw with 16 KiB objects, the SDK spends ~1.6 ms of CPU per GET+PUT pair in
+ * its middleware stack and this path ~0.5 ms; with the storage servers on the same cores that halves the wall
+ * time of small-object jobs. Everything else (list, head, multipart create/complete, delete) stays on the SDK.
+ * Errors become the same SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so
+ * `mapS3Error` maps both paths alike.
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
@@ -111,6 +112,14 @@ async function serviceError(res: IncomingMessage): Promise<Error> {
   return errorOf(res.statusCode ?? 0, text, res.headers);
 }
 
+/** `content-type` and `x-amz-meta-*` headers of a written object. */
+function objectHeaders(contentType: string | undefined, metadata: Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (contentType) headers['content-type'] = contentType;
+  for (const [k, v] of Object.entries(metadata ?? {})) headers[`x-amz-meta-${k.toLowerCase()}`] = v;
+  return headers;
+}
+
 function timeoutError(what: string, ms: number): Error {
   return Object.assign(new Error(`${what}: no response for ${ms / 1000}s`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 }
@@ -178,10 +187,7 @@ export class S3Http {
 
   /** PutObject (or UploadPart, with `query` {partNumber, uploadId}) of `size` bytes from `body`; returns the ETag header. */
   async put(key: string, body: Readable | Buffer, size: number, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal, query?: Record<string, string>): Promise<string | undefined> {
-    const headers: Record<string, string> = { 'content-length': String(size) };
-    if (contentType) headers['content-type'] = contentType;
-    for (const [k, v] of Object.entries(metadata ?? {})) headers[`x-amz-meta-${k.toLowerCase()}`] = v;
-    const req = await this.open('PUT', key, headers, signal, query);
+    const req = await this.open('PUT', key, { 'content-length': String(size), ...objectHeaders(contentType, metadata) }, signal, query);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);
@@ -207,12 +213,20 @@ export class S3Http {
   }
 
   /**
-   * CopyObject: a PUT with `x-amz-copy-source` and friends in `headers`. S3 may answer 200 and still fail the
-   * copy (an `<Error>` body sent after a long copy): that is an error (as a 500, so it is retried), as with the SDK.
+   * CopyObject from `copySource` (the `x-amz-copy-source` value), only while the source has ETag `ifMatch` when
+   * given; a content type or metadata replaces the source's. S3 may answer 200 and still fail the copy (an
+   * `<Error>` body sent after a long copy): that is an error (as a 500, so it is retried), as with the SDK.
    * Returns the new object's ETag.
    */
-  async copy(key: string, headers: Record<string, string>, signal?: AbortSignal): Promise<string | undefined> {
-    const req = await this.open('PUT', key, { 'content-length': '0', ...headers }, signal);
+  async copy(key: string, copySource: string, ifMatch: string | undefined, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string | undefined> {
+    const headers: Record<string, string> = {
+      'content-length': '0',
+      'x-amz-copy-source': copySource,
+      'x-amz-metadata-directive': contentType || metadata ? 'REPLACE' : 'COPY',
+      ...objectHeaders(contentType, metadata),
+    };
+    if (ifMatch) headers['x-amz-copy-source-if-match'] = `"${ifMatch}"`;
+    const req = await this.open('PUT', key, headers, signal);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);

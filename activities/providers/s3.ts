@@ -438,14 +438,9 @@ class S3Provider implements ObjectProvider {
   async copyObject(source: CopySource, key: string, opts: WriteOptions = {}): Promise<PutResult> {
     this.validateKey(key);
     const what = `copy s3://${source.bucket}/${source.key} → s3://${this.bucket}/${key}`;
-    const replace = !!(opts.metadata || opts.contentType);
     if (this.data) {
-      const headers: Record<string, string> = { 'x-amz-copy-source': copySourceHeader(source), 'x-amz-metadata-directive': replace ? 'REPLACE' : 'COPY' };
-      if (source.etag) headers['x-amz-copy-source-if-match'] = `"${source.etag}"`;
-      if (opts.contentType) headers['content-type'] = opts.contentType;
-      for (const [k, v] of Object.entries(opts.metadata ?? {})) headers[`x-amz-meta-${k.toLowerCase()}`] = v;
       try {
-        return { etag: unquote(await this.data.copy(key, headers, opts.signal)) };
+        return { etag: unquote(await this.data.copy(key, copySourceHeader(source), source.etag, opts.contentType, opts.metadata, opts.signal)) };
       } catch (e) {
         throw mapS3Error(e, what);
       }
@@ -457,7 +452,7 @@ class S3Provider implements ObjectProvider {
         Key: key,
         CopySource: copySourceHeader(source),
         CopySourceIfMatch: source.etag ? `"${source.etag}"` : undefined,
-        MetadataDirective: replace ? 'REPLACE' : 'COPY',
+        MetadataDirective: opts.metadata || opts.contentType ? 'REPLACE' : 'COPY',
         ContentType: opts.contentType,
         Metadata: opts.metadata,
       }),

@@ -99,7 +99,7 @@ test('error responses map like SDK errors: NoSuchKey, AccessDenied, SlowDown wit
 test('CopyObject sends the copy headers, returns the new ETag; a 200 whose body is an <Error> fails (retryable)', async () => {
   handler = (_q, res) => res.writeHead(200).end('<?xml version="1.0"?><CopyObjectResult><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>&#34;new&quot;</ETag></CopyObjectResult>');
   seen.length = 0;
-  const etag = await client().copy('to/b c', { 'x-amz-copy-source': 'src/a%20b', 'x-amz-copy-source-if-match': '"old"', 'x-amz-metadata-directive': 'COPY' });
+  const etag = await client().copy('to/b c', 'src/a%20b', 'old', undefined, undefined);
   assert.equal(etag, '"new"');
   const r = seen[0]!;
   assert.equal(r.method, 'PUT');
@@ -107,14 +107,15 @@ test('CopyObject sends the copy headers, returns the new ETag; a 200 whose body 
   assert.equal(r.body.length, 0);
   assert.equal(r.headers['x-amz-copy-source'], 'src/a%20b');
   assert.equal(r.headers['x-amz-copy-source-if-match'], '"old"');
+  assert.equal(r.headers['x-amz-metadata-directive'], 'COPY');
   assert.match(String(r.headers.authorization), /SignedHeaders=content-length;host;x-amz-content-sha256;x-amz-copy-source;x-amz-copy-source-if-match;x-amz-date;x-amz-metadata-directive;x-amz-security-token,/);
   for (const body of ['<?xml version="1.0"?><Error><Code>InternalError</Code><Message>copy broke</Message></Error>', '']) {
     handler = (_q, res) => res.writeHead(200).end(body);
-    const err = await client().copy('k', { 'x-amz-copy-source': 'src/k' }).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
+    const err = await client().copy('k', 'src/k', undefined, undefined, undefined).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
     assert.ok(err instanceof TransientError, `200 with body ${JSON.stringify(body)}: got ${String(err)}`);
   }
   handler = (_q, res) => res.writeHead(412).end('<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
-  const failed = await client().copy('k', { 'x-amz-copy-source': 'src/k' }).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
+  const failed = await client().copy('k', 'src/k', undefined, undefined, undefined).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
   assert.match(String(failed), /PreconditionFailed/);
 });
 
