@@ -90,6 +90,22 @@ async function readText(res: IncomingMessage): Promise<string> {
   return text;
 }
 
+/** A whole response body as text (a listing can be megabytes); a body that breaks off rejects. */
+async function readFullText(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const isAbort = (e: unknown) => e instanceof Error && (e.name === 'AbortError' || (e as { code?: string }).code === 'ABORT_ERR');
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
+  });
+}
+
 const ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
 /** XML text with its entities decoded (`&quot;`, and `&#34;` as Go servers write it). */
 const xmlText = (s: string) => s.replace(/&(#x[0-9a-f]+|#\d+|quot|apos|amp|lt|gt);/gi, (_, e: string) => (e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : ENTITIES[e.toLowerCase()]!));
@@ -97,6 +113,10 @@ const xmlTag = (text: string, name: string) => {
   const raw = text.match(new RegExp(`<${name}>([^<]*)</${name}>`))?.[1];
   return raw === undefined ? undefined : xmlText(raw);
 };
+/** The inner XML of every `<name>…</name>` element (S3 answers never nest an element in one of its own name). */
+const xmlElements = (text: string, name: string) => Array.from(text.matchAll(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`, 'g')), (m) => m[1]!);
+/** Text for an XML element body. */
+const xmlEscape = (s: string) => s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 
 /** An SDK-shaped service error (XML `<Code>`/`<Message>` when the body has them). */
 function errorOf(status: number, text: string, headers: IncomingMessage['headers']): Error {
@@ -141,9 +161,9 @@ export class S3Http {
     return `${prefix}/${uriEncodePath(this.o.bucket)}/${uriEncodePath(key)}`;
   }
 
-  /** Starts a signed request; the caller writes the body (or ends it) and waits for `response`. */
-  private async open(method: 'GET' | 'PUT', key: string, extra: Record<string, string>, signal?: AbortSignal, query?: Record<string, string>): Promise<ClientRequest> {
-    const path = this.pathOf(key);
+  /** Starts a signed request (`key` undefined: a bucket-level request); the caller writes the body (or ends it) and waits for `response`. */
+  private async open(method: string, key: string | undefined, extra: Record<string, string>, signal?: AbortSignal, query?: Record<string, string>): Promise<ClientRequest> {
+    const path = key === undefined ? this.bucketPath() : this.pathOf(key);
     const qs = canonicalQuery(query);
     const headers: Record<string, string> = { host: this.base.host, ...extra };
     signV4(method, path, qs, headers, await this.o.credentials(), this.o.region);
@@ -167,6 +187,38 @@ export class S3Http {
       socket.once('close', () => clearTimeout(t));
     });
     return req;
+  }
+
+  private bucketPath(): string {
+    return `${this.base.pathname.replace(/\/+$/, '')}/${uriEncodePath(this.o.bucket)}`;
+  }
+
+  /**
+   * One request without a streamed body (list, head, multipart create/complete/abort, delete, copy): its response
+   * text and headers; a non-2xx answer rejects with a service error. Network failures, 5xx and 429 are retried in
+   * place (3 attempts in all, as the SDK does; `Retry-After` honoured up to 5 s), so one lost LIST does not fail a batch.
+   */
+  private async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal } = {}): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
+    const body = opts.body ?? '';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const req = await this.open(method, key, method === 'GET' || method === 'HEAD' ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, opts.signal, opts.query);
+        const res = await new Promise<IncomingMessage>((resolve, reject) => {
+          req.once('response', resolve);
+          req.once('error', reject);
+          req.end(body);
+        });
+        if ((res.statusCode ?? 0) >= 300) throw await serviceError(res);
+        const text = method === 'HEAD' ? (res.resume(), '') : await readFullText(res);
+        return { status: res.statusCode!, headers: res.headers, text };
+      } catch (e) {
+        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const again = attempt < 3 && !opts.signal?.aborted && !isAbort(e) && (status === undefined ? true : status >= 500 || status === 429);
+        if (!again) throw e;
+        const after = Number((e as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['retry-after']);
+        await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : 100 * 4 ** (attempt - 1), opts.signal);
+      }
+    }
   }
 
   /** GetObject: resolves with the response once its headers arrived (2xx), else rejects with a service error. */
@@ -214,27 +266,85 @@ export class S3Http {
 
   /**
    * CopyObject from `copySource` (the `x-amz-copy-source` value), only while the source has ETag `ifMatch` when
-   * given; a content type or metadata replaces the source's. S3 may answer 200 and still fail the copy (an
-   * `<Error>` body sent after a long copy): that is an error (as a 500, so it is retried), as with the SDK.
-   * Returns the new object's ETag.
+   * given; a content type or metadata replaces the source's. Returns the new object's ETag.
    */
   async copy(key: string, copySource: string, ifMatch: string | undefined, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string | undefined> {
     const headers: Record<string, string> = {
-      'content-length': '0',
       'x-amz-copy-source': copySource,
       'x-amz-metadata-directive': contentType || metadata ? 'REPLACE' : 'COPY',
       ...objectHeaders(contentType, metadata),
     };
     if (ifMatch) headers['x-amz-copy-source-if-match'] = `"${ifMatch}"`;
-    const req = await this.open('PUT', key, headers, signal);
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.once('response', resolve);
-      req.once('error', reject);
-      req.end();
-    });
-    if ((res.statusCode ?? 0) >= 300) throw await serviceError(res);
-    const text = await readText(res);
-    if (/<Error>/.test(text) || !/<CopyObjectResult/.test(text)) throw errorOf(500, text || '<Code>InternalError</Code><Message>CopyObject answered 200 without a result</Message>', res.headers);
-    return xmlTag(text, 'ETag');
+    return xmlTag(resultOf(await this.call('PUT', key, headers, { signal }), 'CopyObjectResult'), 'ETag');
   }
+
+  /** ListObjectsV2 page: up to `maxKeys` objects after `startAfter` (ETags as sent, quoted). */
+  async list(prefix: string | undefined, startAfter: string | undefined, maxKeys: number, signal?: AbortSignal): Promise<{ objects: { key: string; size: number; lastModified: number; etag?: string }[]; truncated: boolean }> {
+    const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(maxKeys) };
+    if (prefix) query.prefix = prefix;
+    if (startAfter) query['start-after'] = startAfter;
+    const { text } = await this.call('GET', undefined, {}, { query, signal });
+    const objects = xmlElements(text, 'Contents').map((c) => ({
+      key: xmlTag(c, 'Key') ?? '',
+      size: Number(xmlTag(c, 'Size') ?? 0),
+      lastModified: Date.parse(xmlTag(c, 'LastModified') ?? '') || 0,
+      etag: xmlTag(c, 'ETag'),
+    }));
+    return { objects, truncated: xmlTag(text, 'IsTruncated') === 'true' };
+  }
+
+  /** HeadObject (checksum mode on): the response headers. */
+  async head(key: string, signal?: AbortSignal): Promise<IncomingMessage['headers']> {
+    return (await this.call('HEAD', key, { 'x-amz-checksum-mode': 'ENABLED' }, { signal })).headers;
+  }
+
+  /** CreateMultipartUpload: the upload id. */
+  async createMultipart(key: string, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string> {
+    const text = (await this.call('POST', key, objectHeaders(contentType, metadata), { query: { uploads: '' }, signal })).text;
+    const id = xmlTag(text, 'UploadId');
+    if (!id) throw errorOf(500, '<Code>InternalError</Code><Message>CreateMultipartUpload answered without an UploadId</Message>', {});
+    return id;
+  }
+
+  /** UploadPartCopy of `range` (`bytes=a-b`) from `copySource`, while it has ETag `ifMatch` when given: the part's ETag. */
+  async uploadPartCopy(key: string, uploadId: string, partNumber: number, copySource: string, range: string, ifMatch: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+    const headers: Record<string, string> = { 'x-amz-copy-source': copySource, 'x-amz-copy-source-range': range };
+    if (ifMatch) headers['x-amz-copy-source-if-match'] = `"${ifMatch}"`;
+    const res = await this.call('PUT', key, headers, { query: { partNumber: String(partNumber), uploadId }, signal });
+    return xmlTag(resultOf(res, 'CopyPartResult'), 'ETag');
+  }
+
+  /** CompleteMultipartUpload with `parts` (ascending, ETags unquoted): the object's ETag. */
+  async complete(key: string, uploadId: string, parts: { partNumber: number; etag: string }[], signal?: AbortSignal): Promise<string | undefined> {
+    const body = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${xmlEscape(`"${p.etag}"`)}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+    const res = await this.call('POST', key, { 'content-type': 'application/xml' }, { query: { uploadId }, body, signal });
+    return xmlTag(resultOf(res, 'CompleteMultipartUploadResult'), 'ETag');
+  }
+
+  async abort(key: string, uploadId: string, signal?: AbortSignal): Promise<void> {
+    await this.call('DELETE', key, {}, { query: { uploadId }, signal });
+  }
+
+  /** ListMultipartUploads page after the markers. */
+  async listUploads(keyMarker: string | undefined, uploadIdMarker: string | undefined, signal?: AbortSignal): Promise<{ uploads: { key: string; uploadId: string; initiated: number }[]; nextKeyMarker?: string; nextUploadIdMarker?: string; truncated: boolean }> {
+    const query: Record<string, string> = { uploads: '' };
+    if (keyMarker) query['key-marker'] = keyMarker;
+    if (uploadIdMarker) query['upload-id-marker'] = uploadIdMarker;
+    const { text } = await this.call('GET', undefined, {}, { query, signal });
+    const uploads = xmlElements(text, 'Upload').map((u) => ({ key: xmlTag(u, 'Key') ?? '', uploadId: xmlTag(u, 'UploadId') ?? '', initiated: Date.parse(xmlTag(u, 'Initiated') ?? '') || 0 }));
+    return { uploads, truncated: xmlTag(text, 'IsTruncated') === 'true', nextKeyMarker: xmlTag(text, 'NextKeyMarker'), nextUploadIdMarker: xmlTag(text, 'NextUploadIdMarker') };
+  }
+
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    await this.call('DELETE', key, {}, { signal });
+  }
+}
+
+/**
+ * The body of a copy or complete answer, which S3 may send as 200 and still fail (an `<Error>` body after a long
+ * copy): that is an error (as a 500, so it is retried), as with the SDK.
+ */
+function resultOf(res: { text: string; headers: IncomingMessage['headers'] }, tag: string): string {
+  if (/<Error>/.test(res.text) || !res.text.includes(`<${tag}`)) throw errorOf(500, res.text || `<Code>InternalError</Code><Message>answered 200 without a ${tag}</Message>`, res.headers);
+  return res.text;
 }

@@ -2,39 +2,32 @@
  * `s3` provider on `@aws-sdk/client-s3`: AWS and every S3-compatible store (MinIO, versitygw, R2, COS, US3 …).
  * Custom endpoints default to path-style addressing and to `WHEN_REQUIRED` checksum calculation (many
  * S3-compatible stores reject the default CRC trailers). One keep-alive agent per provider with enough sockets
- * for `concurrency.objects` transfers. Credentials are resolved on the worker from a profile name. On path-style
- * custom endpoints GetObject/PutObject go through `s3-http.ts` (no SDK middleware); the rest uses the SDK.
+ * for `concurrency.objects` transfers. Credentials are resolved on the worker from a profile name. Path-style custom
+ * endpoints (every S3-compatible store) go through `s3-http.ts` for every request: no SDK middleware per object, and
+ * with keys from a profile the SDK is never loaded (~20 MiB less worker memory). AWS itself (virtual-hosted buckets,
+ * region redirects, the default credential chain) uses the SDK, loaded on first use.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  S3Client,
-  S3ServiceException,
-  ListObjectsV2Command,
-  HeadObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-  CompleteMultipartUploadCommand,
-  AbortMultipartUploadCommand,
-  ListMultipartUploadsCommand,
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  type HeadObjectCommandOutput,
-} from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { S3Http, type S3GetResponse } from './s3-http';
+import type { S3Client, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import { S3Http } from './s3-http';
 import type { ByteRange, Capabilities, Checksums, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
 import { credentialSources, type ProviderContext } from './registry';
 import { resolveCredentials } from '../credentials';
 import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError, SourceChangedError, ThrottledError, TransientError, isAbortError } from '../../common/errors';
 import { keyByteLength } from '../../common/keys';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+/** The AWS SDK, loaded on first use (a worker that only talks to S3-compatible stores with profile keys never loads it). */
+type Sdk = typeof import('@aws-sdk/client-s3');
+const sdk = (): Sdk => require('@aws-sdk/client-s3') as Sdk;
+const smithyHttp = (): typeof import('@smithy/node-http-handler') => require('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const MiB = 1024 * 1024;
 const CONNECTION_TIMEOUT_MS = 10_000;
@@ -69,7 +62,7 @@ const TRANSIENT_NET = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE
 export function mapS3Error(err: unknown, what: string): unknown {
   if (err instanceof FerryError || isAbortError(err)) return err;
   const e = err as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
-  const status = e.$metadata?.httpStatusCode ?? (err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined);
+  const status = e.$metadata?.httpStatusCode;
   const code = e.Code ?? e.name ?? e.code ?? 'Error';
   const msg = `${what}: ${code}${e.message && e.message !== code && e.message !== 'UnknownError' ? ` — ${e.message}` : ''}${status ? ` (HTTP ${status})` : ''}`;
   const opts = { code, status, cause: err };
@@ -125,8 +118,32 @@ function hasAwsDefaultChain(env: NodeJS.ProcessEnv): boolean {
 export interface S3ProviderOptions {
   /** Sockets per provider (default 256). */
   maxSockets?: number;
-  /** Called once per HTTP request the SDK sends (request counting in benchmarks). */
+  /** Called once per HTTP request sent (request counting in benchmarks). */
   onRequest?: (method: string, path: string) => void;
+  /** Every request through the SDK, as for AWS itself (tests of that path against local servers). */
+  sdkOnly?: boolean;
+}
+
+type HeadFields = Omit<HeadObjectCommandOutput, '$metadata'>;
+
+/** HeadObject/GetObject response headers in the SDK's output shape (one `infoFromHead` for both paths). */
+function headFields(h: IncomingHttpHeaders): HeadFields {
+  const str = (n: string) => (typeof h[n] === 'string' ? (h[n] as string) : undefined);
+  const metadata: Record<string, string> = {};
+  for (const [name, v] of Object.entries(h)) if (name.startsWith('x-amz-meta-') && typeof v === 'string') metadata[name.slice(11)] = v;
+  const modified = str('last-modified');
+  return {
+    ContentLength: Number(str('content-length') ?? 0),
+    LastModified: modified ? new Date(modified) : undefined,
+    ETag: str('etag'),
+    ContentType: str('content-type'),
+    Metadata: metadata,
+    ChecksumCRC32: str('x-amz-checksum-crc32'),
+    ChecksumCRC32C: str('x-amz-checksum-crc32c'),
+    ChecksumCRC64NVME: str('x-amz-checksum-crc64nvme'),
+    ChecksumSHA256: str('x-amz-checksum-sha256'),
+    ChecksumType: str('x-amz-checksum-type') as HeadFields['ChecksumType'],
+  };
 }
 
 class S3Provider implements ObjectProvider {
@@ -134,9 +151,11 @@ class S3Provider implements ObjectProvider {
   readonly capabilities = capabilities;
   readonly endpointId: string;
   readonly bucket: string;
-  readonly client: S3Client;
-  /** GET/PUT without the SDK (see s3-http.ts); undefined for AWS endpoints. */
+  /** Every request without the SDK (see s3-http.ts); undefined for AWS endpoints. */
   private readonly data: S3Http | undefined;
+  private sdkClient: S3Client | undefined;
+  private readonly makeClient: () => S3Client;
+  private readonly agents: { destroy(): void }[];
 
   constructor(spec: EndpointSpec, ctx: ProviderContext, opts: S3ProviderOptions = {}) {
     if (!spec.bucket) throw new InvalidConfigError(['bucket: an s3 endpoint needs "bucket"']);
@@ -152,26 +171,40 @@ class S3Provider implements ObjectProvider {
     const agentOpts = { keepAlive: true, maxSockets, keepAliveMsecs: 10_000 };
     const httpAgent = new HttpAgent(agentOpts);
     const httpsAgent = new HttpsAgent(agentOpts);
+    this.agents = [httpAgent, httpsAgent];
     const forcePathStyle = spec.forcePathStyle ?? !!spec.endpoint;
-    this.client = new S3Client({
-      region,
-      endpoint: spec.endpoint,
-      forcePathStyle,
-      credentials: creds === 'sdk' ? undefined : creds,
-      requestChecksumCalculation: spec.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 3,
-      requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
-    });
-    // Path-style custom endpoints (every S3-compatible store) get the lean GET/PUT path; AWS itself (virtual-hosted
-    // buckets, region redirects) keeps the SDK for them too.
-    if (spec.endpoint && forcePathStyle) {
-      const client = this.client;
+    this.makeClient = () => {
+      const { S3Client } = sdk();
+      const client = new S3Client({
+        region,
+        endpoint: spec.endpoint,
+        forcePathStyle,
+        credentials: creds === 'sdk' ? undefined : creds,
+        requestChecksumCalculation: spec.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        maxAttempts: 3,
+        requestHandler: new (smithyHttp().NodeHttpHandler)({ httpAgent, httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
+      });
+      if (opts.onRequest) {
+        const onRequest = opts.onRequest;
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            const req = args.request as { method?: string; path?: string };
+            onRequest(req.method ?? '?', req.path ?? '');
+            return next(args);
+          },
+          { step: 'finalizeRequest', name: 'ferryRequestCounter', priority: 'low' },
+        );
+      }
+      return client;
+    };
+    if (spec.endpoint && forcePathStyle && !opts.sdkOnly) {
       this.data = new S3Http({
         endpoint: spec.endpoint,
         region,
         bucket: this.bucket,
-        credentials: () => client.config.credentials(),
+        // Keys from a profile sign directly; the AWS default chain (rare with a custom endpoint) is the SDK's.
+        credentials: creds === 'sdk' ? () => this.client.config.credentials() : async () => creds,
         httpAgent,
         httpsAgent,
         connectionTimeoutMs: CONNECTION_TIMEOUT_MS,
@@ -179,17 +212,11 @@ class S3Provider implements ObjectProvider {
         onRequest: opts.onRequest,
       });
     }
-    if (opts.onRequest) {
-      const onRequest = opts.onRequest;
-      this.client.middlewareStack.add(
-        (next) => async (args) => {
-          const req = args.request as { method?: string; path?: string };
-          onRequest(req.method ?? '?', req.path ?? '');
-          return next(args);
-        },
-        { step: 'finalizeRequest', name: 'ferryRequestCounter', priority: 'low' },
-      );
-    }
+  }
+
+  /** The SDK client, created (and the SDK loaded) on first use. */
+  get client(): S3Client {
+    return (this.sdkClient ??= this.makeClient());
   }
 
   validateKey(key: string): void {
@@ -197,32 +224,37 @@ class S3Provider implements ObjectProvider {
     if (keyByteLength(key) > 1024) throw new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 40))}… cannot be stored on s3: longer than 1024 bytes`);
   }
 
-  /** Sends one command with the caller's AbortSignal; maps failures. (`cmd as never`: the SDK's overloads don't unify.) */
-  private async send<T>(what: string, cmd: object, signal?: AbortSignal): Promise<T> {
+  /**
+   * One request: through the lean path when this endpoint has one (`lean`), else through the SDK (`viaSdk` sends
+   * its command with `run`, which passes the caller's AbortSignal). Failures of either are mapped here.
+   */
+  private async send<T>(what: string, lean: (data: S3Http) => Promise<T>, viaSdk: (s: Sdk, run: <O>(command: object) => Promise<O>) => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
-      return (await this.client.send(cmd as never, { abortSignal: signal })) as T;
+      if (this.data) return await lean(this.data);
+      return await viaSdk(sdk(), (command) => this.client.send(command as never, { abortSignal: signal }) as Promise<never>);
     } catch (e) {
       throw mapS3Error(e, what);
     }
   }
 
   async list(opts: ListOptions = {}): Promise<ListPage> {
-    const out = await this.send<{ Contents?: { Key?: string; Size?: number; LastModified?: Date; ETag?: string }[]; IsTruncated?: boolean }>(
+    const limit = Math.min(opts.limit ?? 1000, 1000);
+    const page = await this.send(
       `list s3://${this.bucket}/${opts.prefix ?? ''}`,
-      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: opts.prefix || undefined, StartAfter: opts.startAfter || undefined, MaxKeys: Math.min(opts.limit ?? 1000, 1000) }),
+      (d) => d.list(opts.prefix, opts.startAfter, limit, opts.signal),
+      async (s, run) => {
+        const out = await run<{ Contents?: { Key?: string; Size?: number; LastModified?: Date; ETag?: string }[]; IsTruncated?: boolean }>(
+          new s.ListObjectsV2Command({ Bucket: this.bucket, Prefix: opts.prefix || undefined, StartAfter: opts.startAfter || undefined, MaxKeys: limit }),
+        );
+        return { objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0, etag: o.ETag })), truncated: !!out.IsTruncated };
+      },
       opts.signal,
     );
-    const objects: ObjectInfo[] = (out.Contents ?? []).map((o) => ({
-      key: o.Key!,
-      size: o.Size ?? 0,
-      lastModified: o.LastModified?.getTime() ?? 0,
-      etag: unquote(o.ETag),
-      position: o.Key!,
-    }));
-    return out.IsTruncated && objects.length ? { objects, next: objects[objects.length - 1]!.position } : { objects };
+    const objects: ObjectInfo[] = page.objects.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified, etag: unquote(o.etag), position: o.key }));
+    return page.truncated && objects.length ? { objects, next: objects[objects.length - 1]!.position } : { objects };
   }
 
-  private infoFromHead(key: string, h: Omit<HeadObjectCommandOutput, '$metadata'>): ObjectInfo {
+  private infoFromHead(key: string, h: HeadFields): ObjectInfo {
     return {
       key,
       size: h.ContentLength ?? 0,
@@ -235,38 +267,28 @@ class S3Provider implements ObjectProvider {
     };
   }
 
+  private head(key: string, signal?: AbortSignal): Promise<HeadFields> {
+    return this.send(
+      `stat s3://${this.bucket}/${key}`,
+      async (d) => headFields(await d.head(key, signal)),
+      (s, run) => run<HeadFields>(new s.HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' })),
+      signal,
+    );
+  }
+
   async stat(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
-    const h = await this.send<HeadObjectCommandOutput>(`stat s3://${this.bucket}/${key}`, new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }), opts.signal);
-    return this.infoFromHead(key, h);
+    return this.infoFromHead(key, await this.head(key, opts.signal));
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    if (this.data) {
-      let r: S3GetResponse;
-      try {
-        r = await this.data.get(key, opts.range ? rangeHeader(opts.range) : undefined, opts.signal);
-      } catch (e) {
-        throw mapS3Error(e, `get s3://${this.bucket}/${key}`);
-      }
-      const h = r.headers;
-      const metadata: Record<string, string> = {};
-      for (const [name, v] of Object.entries(h)) if (name.startsWith('x-amz-meta-') && typeof v === 'string') metadata[name.slice(11)] = v;
-      const contentLength = Number(h['content-length'] ?? 0);
-      const total = h['content-range'] ? Number(h['content-range'].split('/')[1]) : NaN;
-      const info: ObjectInfo = {
-        key,
-        size: Number.isFinite(total) ? total : contentLength,
-        lastModified: h['last-modified'] ? Date.parse(h['last-modified']) || 0 : 0,
-        etag: unquote(h.etag),
-        contentType: h['content-type'],
-        metadata,
-        position: key,
-      };
-      return { body: r.body, contentLength, info };
-    }
-    const out = await this.send<Omit<HeadObjectCommandOutput, '$metadata'> & { Body?: Readable; ContentRange?: string }>(
+    const range = opts.range ? rangeHeader(opts.range) : undefined;
+    const out = await this.send(
       `get s3://${this.bucket}/${key}`,
-      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: opts.range ? rangeHeader(opts.range) : undefined }),
+      async (d) => {
+        const r = await d.get(key, range, opts.signal);
+        return { ...headFields(r.headers), Body: r.body as Readable | undefined, ContentRange: r.headers['content-range'] };
+      },
+      (s, run) => run<HeadFields & { Body?: Readable; ContentRange?: string }>(new s.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range })),
       opts.signal,
     );
     const contentLength = out.ContentLength ?? 0;
@@ -274,7 +296,7 @@ class S3Provider implements ObjectProvider {
     const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : NaN;
     if (Number.isFinite(total)) info.size = total;
     const body = out.Body ?? Readable.from([]);
-    return { body: body as Readable, contentLength, info };
+    return { body, contentLength, info };
   }
 
   async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
@@ -283,21 +305,14 @@ class S3Provider implements ObjectProvider {
     if (size === undefined) return this.putUnknownSize(key, body as Readable, opts);
     if (size > capabilities.maxSinglePut) throw new ObjectTooLargeError(`put ${key}: ${size} bytes exceeds the single-put limit ${capabilities.maxSinglePut}; use multipart`);
     const started = Date.now();
-    const what = `put s3://${this.bucket}/${key}`;
     try {
-      if (this.data) {
-        try {
-          return { etag: unquote(await this.data.put(key, body, size, opts.contentType, opts.metadata, opts.signal)) };
-        } catch (e) {
-          throw mapS3Error(e, what);
-        }
-      }
-      const out = await this.send<{ ETag?: string }>(
-        what,
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ContentType: opts.contentType, Metadata: opts.metadata }),
+      const etag = await this.send(
+        `put s3://${this.bucket}/${key}`,
+        (d) => d.put(key, body, size, opts.contentType, opts.metadata, opts.signal),
+        async (s, run) => (await run<{ ETag?: string }>(new s.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ContentType: opts.contentType, Metadata: opts.metadata }))).ETag,
         opts.signal,
       );
-      return { etag: unquote(out.ETag) };
+      return { etag: unquote(etag) };
     } catch (e) {
       // A put the server answered with an error stored nothing; one cut off (abort, reset, source failure) may have.
       if ((e as FerryError).status === undefined) await this.removeTruncated(key, size, started);
@@ -315,7 +330,7 @@ class S3Provider implements ObjectProvider {
     for (const wait of [0, 300, 1200]) {
       if (wait) await new Promise((r) => setTimeout(r, wait));
       try {
-        const h = await this.send<HeadObjectCommandOutput>(`stat s3://${this.bucket}/${key}`, new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        const h = await this.head(key);
         if ((h.ContentLength ?? 0) !== size && (h.LastModified?.getTime() ?? 0) >= since - 2000) await this.delete(key);
         return; // an object is there: a leftover (now removed) or an older, complete version (kept)
       } catch (e) {
@@ -357,116 +372,124 @@ class S3Provider implements ObjectProvider {
 
   async createMultipart(key: string, opts: WriteOptions = {}): Promise<string> {
     this.validateKey(key);
-    const out = await this.send<{ UploadId?: string }>(
+    return this.send(
       `create multipart s3://${this.bucket}/${key}`,
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType, Metadata: opts.metadata }),
+      (d) => d.createMultipart(key, opts.contentType, opts.metadata, opts.signal),
+      async (s, run) => (await run<{ UploadId?: string }>(new s.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType, Metadata: opts.metadata }))).UploadId!,
       opts.signal,
     );
-    return out.UploadId!;
   }
 
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable | Buffer, size: number, opts: { signal?: AbortSignal } = {}): Promise<UploadedPart> {
-    const what = `upload part ${partNumber} s3://${this.bucket}/${key}`;
-    if (this.data) {
-      try {
-        return { partNumber, etag: unquote(await this.data.put(key, body, size, undefined, undefined, opts.signal, { partNumber: String(partNumber), uploadId }))!, size };
-      } catch (e) {
-        throw mapS3Error(e, what);
-      }
-    }
-    const out = await this.send<{ ETag?: string }>(
-      what,
-      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: size }),
+    const etag = await this.send(
+      `upload part ${partNumber} s3://${this.bucket}/${key}`,
+      (d) => d.put(key, body, size, undefined, undefined, opts.signal, { partNumber: String(partNumber), uploadId }),
+      async (s, run) => (await run<{ ETag?: string }>(new s.UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: size }))).ETag,
       opts.signal,
     );
-    return { partNumber, etag: unquote(out.ETag)!, size };
+    return { partNumber, etag: unquote(etag)!, size };
   }
 
   async uploadPartCopy(key: string, uploadId: string, partNumber: number, source: CopySource, range: ByteRange, opts: { signal?: AbortSignal } = {}): Promise<UploadedPart> {
-    const out = await this.send<{ CopyPartResult?: { ETag?: string } }>(
+    const etag = await this.send(
       `upload part copy ${partNumber} s3://${this.bucket}/${key}`,
-      new UploadPartCopyCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: partNumber,
-        CopySource: copySourceHeader(source),
-        CopySourceRange: rangeHeader(range),
-        CopySourceIfMatch: source.etag ? `"${source.etag}"` : undefined,
-      }),
+      (d) => d.uploadPartCopy(key, uploadId, partNumber, copySourceHeader(source), rangeHeader(range), source.etag, opts.signal),
+      async (s, run) => {
+        const out = await run<{ CopyPartResult?: { ETag?: string } }>(
+          new s.UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            CopySource: copySourceHeader(source),
+            CopySourceRange: rangeHeader(range),
+            CopySourceIfMatch: source.etag ? `"${source.etag}"` : undefined,
+          }),
+        );
+        return out.CopyPartResult?.ETag;
+      },
       opts.signal,
     );
-    return { partNumber, etag: unquote(out.CopyPartResult?.ETag)!, size: (range.end ?? 0) - range.start + 1 };
+    return { partNumber, etag: unquote(etag)!, size: (range.end ?? 0) - range.start + 1 };
   }
 
   async completeMultipart(key: string, uploadId: string, parts: UploadedPart[], opts: { signal?: AbortSignal } = {}): Promise<PutResult> {
-    const out = await this.send<{ ETag?: string }>(
+    const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+    const etag = await this.send(
       `complete multipart s3://${this.bucket}/${key}`,
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
-      }),
+      (d) => d.complete(key, uploadId, sorted, opts.signal),
+      async (s, run) =>
+        (await run<{ ETag?: string }>(new s.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) } }))).ETag,
       opts.signal,
     );
-    return { etag: unquote(out.ETag) };
+    return { etag: unquote(etag) };
   }
 
   async abortMultipart(key: string, uploadId: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.send(`abort multipart s3://${this.bucket}/${key}`, new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), opts.signal);
+    await this.send(
+      `abort multipart s3://${this.bucket}/${key}`,
+      (d) => d.abort(key, uploadId, opts.signal),
+      (s, run) => run<void>(new s.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })),
+      opts.signal,
+    );
   }
 
   /** Lists bucket-wide and filters here: MinIO lists uploads only for an exact key or the whole bucket. */
   async listMultipartUploads(prefix = '', opts: { signal?: AbortSignal } = {}): Promise<{ key: string; uploadId: string; initiated: number }[]> {
     const result: { key: string; uploadId: string; initiated: number }[] = [];
-    let KeyMarker: string | undefined;
-    let UploadIdMarker: string | undefined;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
     for (;;) {
-      const out = await this.send<{ Uploads?: { Key?: string; UploadId?: string; Initiated?: Date }[]; IsTruncated?: boolean; NextKeyMarker?: string; NextUploadIdMarker?: string }>(
+      const page = await this.send(
         `list multipart uploads s3://${this.bucket}/${prefix}`,
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker, UploadIdMarker }),
+        (d) => d.listUploads(keyMarker, uploadIdMarker, opts.signal),
+        async (s, run) => {
+          const out = await run<{ Uploads?: { Key?: string; UploadId?: string; Initiated?: Date }[]; IsTruncated?: boolean; NextKeyMarker?: string; NextUploadIdMarker?: string }>(
+            new s.ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+          );
+          const uploads = (out.Uploads ?? []).map((u) => ({ key: u.Key!, uploadId: u.UploadId!, initiated: u.Initiated?.getTime() ?? 0 }));
+          return { uploads, truncated: !!out.IsTruncated, nextKeyMarker: out.NextKeyMarker, nextUploadIdMarker: out.NextUploadIdMarker };
+        },
         opts.signal,
       );
-      for (const u of out.Uploads ?? []) if (u.Key!.startsWith(prefix)) result.push({ key: u.Key!, uploadId: u.UploadId!, initiated: u.Initiated?.getTime() ?? 0 });
-      if (!out.IsTruncated || !out.NextKeyMarker) return result;
-      KeyMarker = out.NextKeyMarker;
-      UploadIdMarker = out.NextUploadIdMarker;
+      for (const u of page.uploads) if (u.key.startsWith(prefix)) result.push(u);
+      if (!page.truncated || !page.nextKeyMarker) return result;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
     }
   }
 
   async copyObject(source: CopySource, key: string, opts: WriteOptions = {}): Promise<PutResult> {
     this.validateKey(key);
-    const what = `copy s3://${source.bucket}/${source.key} → s3://${this.bucket}/${key}`;
-    if (this.data) {
-      try {
-        return { etag: unquote(await this.data.copy(key, copySourceHeader(source), source.etag, opts.contentType, opts.metadata, opts.signal)) };
-      } catch (e) {
-        throw mapS3Error(e, what);
-      }
-    }
-    const out = await this.send<{ CopyObjectResult?: { ETag?: string } }>(
-      what,
-      new CopyObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        CopySource: copySourceHeader(source),
-        CopySourceIfMatch: source.etag ? `"${source.etag}"` : undefined,
-        MetadataDirective: opts.metadata || opts.contentType ? 'REPLACE' : 'COPY',
-        ContentType: opts.contentType,
-        Metadata: opts.metadata,
-      }),
+    const etag = await this.send(
+      `copy s3://${source.bucket}/${source.key} → s3://${this.bucket}/${key}`,
+      (d) => d.copy(key, copySourceHeader(source), source.etag, opts.contentType, opts.metadata, opts.signal),
+      async (s, run) => {
+        const out = await run<{ CopyObjectResult?: { ETag?: string } }>(
+          new s.CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            CopySource: copySourceHeader(source),
+            CopySourceIfMatch: source.etag ? `"${source.etag}"` : undefined,
+            MetadataDirective: opts.metadata || opts.contentType ? 'REPLACE' : 'COPY',
+            ContentType: opts.contentType,
+            Metadata: opts.metadata,
+          }),
+        );
+        return out.CopyObjectResult?.ETag;
+      },
       opts.signal,
     );
-    return { etag: unquote(out.CopyObjectResult?.ETag) };
+    return { etag: unquote(etag) };
   }
 
   async delete(key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.send(`delete s3://${this.bucket}/${key}`, new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), opts.signal);
+    await this.send(`delete s3://${this.bucket}/${key}`, (d) => d.delete(key, opts.signal), (s, run) => run<void>(new s.DeleteObjectCommand({ Bucket: this.bucket, Key: key })), opts.signal);
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    this.sdkClient?.destroy();
+    for (const a of this.agents) a.destroy();
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The s3 provider's lean GET/PUT path (activities/providers/s3-http.ts) against a local HTTP server that answers
+ * The s3 provider's lean path (activities/providers/s3-http.ts) against a local HTTP server that answers
  * like a misbehaving S3 store: error XML, throttling with Retry-After, a body that stalls, a source that fails
  * mid-upload. (The conformance suite runs the same path against MinIO and versitygw, which verify signatures.)
  */
@@ -144,4 +144,65 @@ test('a source stream that fails mid-upload aborts the PUT with the source error
     },
   });
   await assert.rejects(client().put('k', failing, 10_000, undefined, undefined), /source broke/);
+});
+
+test('LIST: keys with XML entities decoded, sizes and ETags read, truncation seen; a 503 is retried in place', async () => {
+  let calls = 0;
+  handler = (_q, res) => {
+    if (++calls === 1) return void res.writeHead(503).end('<Error><Code>SlowDown</Code><Message>later</Message></Error>');
+    res.writeHead(200, { 'content-type': 'application/xml' }).end(
+      '<?xml version="1.0"?><ListBucketResult><Name>bkt</Name><IsTruncated>true</IsTruncated>' +
+        '<Contents><Key>a &amp; b&#xA;&lt;c&gt;</Key><LastModified>2026-01-02T03:04:05.000Z</LastModified><ETag>&#34;e1&#34;</ETag><Size>7</Size></Contents>' +
+        '<Contents><Key>z/ü</Key><LastModified>2026-01-02T03:04:06.000Z</LastModified><ETag>&quot;e2-2&quot;</ETag><Size>0</Size><Owner><ID>x</ID></Owner></Contents></ListBucketResult>',
+    );
+  };
+  seen.length = 0;
+  const page = await client().list('a b/', 'a b/k+1', 1000);
+  assert.deepEqual(page, {
+    objects: [
+      { key: 'a & b\n<c>', size: 7, lastModified: Date.parse('2026-01-02T03:04:05.000Z'), etag: '"e1"' },
+      { key: 'z/ü', size: 0, lastModified: Date.parse('2026-01-02T03:04:06.000Z'), etag: '"e2-2"' },
+    ],
+    truncated: true,
+  });
+  assert.equal(seen.length, 2, 'the 503 was retried');
+  assert.equal(seen[1]!.method, 'GET');
+  assert.equal(seen[1]!.url, '/bkt?list-type=2&max-keys=1000&prefix=a%20b%2F&start-after=a%20b%2Fk%2B1');
+  // A 4xx is an answer, not a hiccup: no retry.
+  handler = (_q, res) => res.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
+  seen.length = 0;
+  await assert.rejects(client().list(undefined, undefined, 10), (e: unknown) => mapS3Error(e, 'list') instanceof AccessDeniedError);
+  assert.equal(seen.length, 1);
+});
+
+test('multipart on the lean path: create (POST ?uploads), complete with the parts and quoted ETags, abort; a complete answered 200 with <Error> fails (retryable)', async () => {
+  handler = (_q, res) => res.writeHead(200).end('<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key><UploadId>up/1+2</UploadId></InitiateMultipartUploadResult>');
+  seen.length = 0;
+  assert.equal(await client().createMultipart('big file', 'video/mp4', { a: '1' }), 'up/1+2');
+  assert.equal(seen[0]!.method, 'POST');
+  assert.equal(seen[0]!.url, '/bkt/big%20file?uploads=');
+  assert.equal(seen[0]!.headers['content-type'], 'video/mp4');
+  assert.equal(seen[0]!.headers['x-amz-meta-a'], '1');
+  assert.equal(seen[0]!.headers['content-length'], '0');
+
+  handler = (_q, res) => res.writeHead(200).end('<CompleteMultipartUploadResult><Key>k</Key><ETag>&quot;abc-2&quot;</ETag></CompleteMultipartUploadResult>');
+  seen.length = 0;
+  const etag = await client().complete('big file', 'up/1+2', [
+    { partNumber: 1, etag: 'p1' },
+    { partNumber: 2, etag: 'p2' },
+  ]);
+  assert.equal(etag, '"abc-2"');
+  assert.equal(seen[0]!.url, '/bkt/big%20file?uploadId=up%2F1%2B2');
+  assert.equal(seen[0]!.body.toString(), '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><PartNumber>1</PartNumber><ETag>"p1"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>"p2"</ETag></Part></CompleteMultipartUpload>');
+  assert.equal(seen[0]!.headers['content-length'], String(seen[0]!.body.length));
+
+  handler = (_q, res) => res.writeHead(200).end('<Error><Code>InternalError</Code><Message>assembly failed</Message></Error>');
+  const err = await client().complete('k', 'u', [{ partNumber: 1, etag: 'p1' }]).then(() => undefined, (e: unknown) => mapS3Error(e, 'complete k'));
+  assert.ok(err instanceof TransientError && /assembly failed/.test(err.message), String(err));
+
+  handler = (_q, res) => res.writeHead(204).end();
+  seen.length = 0;
+  await client().abort('k', 'u');
+  assert.equal(seen[0]!.method, 'DELETE');
+  assert.equal(seen[0]!.url, '/bkt/k?uploadId=u');
 });
