@@ -13,9 +13,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY bin ./bin
 RUN mkdir -p /reports && chown node:node /reports
 USER node
 # Prometheus metrics (SDK + Ferry) when FERRY_METRICS_PORT is set.
 EXPOSE 9464
-ENTRYPOINT ["node", "dist/client/cli.js"]
+ENTRYPOINT ["bin/ferry"]
 CMD ["worker"]

@@ -161,7 +161,8 @@ async function startBenchWorker(temporal: TemporalTestServer, env: Record<string
   const args = ['--expose-gc', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, FERRY_LOG_LEVEL: 'WARN', FERRY_REPORT_DIR: tempDir('bench-reports'), ...env },
+    // MALLOC_ARENA_MAX as bin/ferry (and so `ferry worker` and the Docker image) runs every worker.
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, FERRY_LOG_LEVEL: 'WARN', FERRY_REPORT_DIR: tempDir('bench-reports'), ...env },
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);

@@ -11,7 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify as toYaml } from 'yaml';
@@ -24,6 +24,8 @@ import { openFsProvider } from '../../activities/providers/fs';
 import { openS3Provider } from '../../activities/providers/s3';
 
 const CLI = join(REPO_ROOT, 'dist', 'client', 'cli.js');
+/** The installed `ferry` (package.json bin): a shell launcher that execs node on CLI. */
+const BIN = join(REPO_ROOT, 'bin', 'ferry');
 const KiB = 1024;
 
 interface CliResult {
@@ -47,9 +49,10 @@ describe('ferry CLI end to end', () => {
   const children = new Set<ChildProcess>();
   let baseEnv: NodeJS.ProcessEnv;
 
-  /** Spawns the built CLI. */
-  function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Spawns the built CLI (`viaBin`: through bin/ferry, as `npm link` installs it). */
+  function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, viaBin = false): RunningCli {
+    const [cmd, argv] = viaBin ? [BIN, args] : [process.execPath, [CLI, ...args]];
+    const child = spawn(cmd, argv, { cwd: work, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -336,7 +339,11 @@ describe('ferry CLI end to end', () => {
       assert.match(noWorker.stderr, /no worker answered the progress query/);
       assert.equal(temporal('workflow', 'signal', '--workflow-id', 'ferry-native', '--name', 'pause').status, 0);
 
-      worker = spawnCli(['worker', '--address', address], { FERRY_HOME: home });
+      // The worker as installed: bin/ferry execs node (same pid, so signals reach it) with glibc's arenas capped.
+      worker = spawnCli(['worker', '--address', address], { FERRY_HOME: home, MALLOC_ARENA_MAX: undefined }, true);
+      const pid = worker.child.pid!;
+      await waitUntil(undefined, 'bin/ferry exec', async () => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node', 10_000);
+      assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=2'), 'bin/ferry sets MALLOC_ARENA_MAX=2');
       let progress: { paused: boolean; objects: { copied: number } } | undefined;
       await waitUntil(undefined, 'progress query answered', async () => {
         const q = temporal('workflow', 'query', '--workflow-id', 'ferry-native', '--type', 'progress', '--output', 'json');
