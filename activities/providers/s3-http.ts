@@ -4,7 +4,7 @@
  * DeleteObject as plain node:http requests signed with SigV4 (`UNSIGNED-PAYLOAD`, as the SDK signs streamed
  * bodies). Measured on MinIO → versitygw with 16 KiB objects, the SDK spends ~1.6 ms of CPU per GET+PUT pair in
  * its middleware stack and this path ~0.5 ms; with the storage servers on the same cores that halves the wall
- * time of small-object jobs. And a worker that never loads the SDK is ~20 MiB smaller. Errors become the same SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so
+ * time of small-object jobs. A worker that never loads the SDK idles 10–15 MiB smaller. Errors become the same SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so
  * `mapS3Error` maps both paths alike.
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
