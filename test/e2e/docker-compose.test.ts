@@ -59,8 +59,11 @@ test('the worker image builds with the commands CI runs (npm ci, npm run build) 
   assert.ok(runs.includes('npm run build'), runs.join('\n'));
   const ci = readFileSync(join(REPO_ROOT, '.ci', 'run'), 'utf8');
   assert.match(ci, /^npm ci\b/m, 'CI installs with npm ci');
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
   assert.ok(pkg.scripts.build, 'npm run build exists');
-  assert.match(dockerfile, /ENTRYPOINT \["node", "dist\/client\/cli\.js"\]/);
+  // The image runs `ferry` as npm installs it: bin/ferry (MALLOC_ARENA_MAX, exec node dist/client/cli.js).
+  assert.equal(pkg.bin.ferry, 'bin/ferry');
+  assert.match(dockerfile, /^COPY bin \.\/bin$/m);
+  assert.match(dockerfile, /ENTRYPOINT \["bin\/ferry"\]/);
   assert.match(dockerfile, /CMD \["worker"\]/);
 });
