@@ -2,6 +2,7 @@
  * A real Temporal dev server (`temporal server start-dev` from the provisioned CLI) on free loopback ports,
  * SQLite in a temp dir (or a given file, so restart tests reuse it), Ferry's search attributes registered.
  */
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { searchAttributeFlags } from '../../common/search-attributes';
@@ -32,8 +33,25 @@ export interface TemporalServerOptions {
   dynamicConfig?: Record<string, string | number | boolean>;
 }
 
-/** Starts the dev server; resolves when its frontend answers a namespace describe (and the UI, if on). */
+/**
+ * Starts the dev server; resolves when its frontend answers a namespace describe (and the UI, if on). A port
+ * found free can be taken before the server binds it (another server starting, an outgoing connection's
+ * ephemeral port): a server that exits with "address already in use" is started again on fresh ports (3 tries)
+ * unless the caller pinned the port.
+ */
 export async function startTemporal(opts: TemporalServerOptions = {}): Promise<TemporalTestServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporalOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || opts.port !== undefined || !(e instanceof PortTakenError)) throw e;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startTemporalOnce(opts: TemporalServerOptions): Promise<TemporalTestServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.ui ? await freePort() : undefined;
   const dataDir = opts.dbFile ? undefined : tempDir('temporal');
@@ -46,16 +64,22 @@ export async function startTemporal(opts: TemporalServerOptions = {}): Promise<T
   const address = `127.0.0.1:${port}`;
   const namespace = 'default';
   let connection: Connection | undefined;
-  await waitUntil(proc, 'temporal dev server', async () => {
-    const c = await Connection.connect({ address, connectTimeout: 1000 });
-    try {
-      await c.workflowService.describeNamespace({ namespace });
-      return true;
-    } finally {
-      await c.close();
-    }
-  });
-  if (uiPort) await waitUntil(proc, 'temporal web ui', () => httpOk(`http://127.0.0.1:${uiPort}/`));
+  try {
+    await waitUntil(proc, 'temporal dev server', async () => {
+      const c = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await c.workflowService.describeNamespace({ namespace });
+        return true;
+      } finally {
+        await c.close();
+      }
+    });
+    if (uiPort) await waitUntil(proc, 'temporal web ui', () => httpOk(`http://127.0.0.1:${uiPort}/`));
+  } catch (e) {
+    if (proc.child.exitCode === null || !/bind: address already in use/.test(readFileSync(proc.logFile, 'utf8'))) throw e;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw new PortTakenError((e as Error).message);
+  }
   return {
     address,
     namespace,
@@ -71,7 +95,7 @@ export async function startTemporal(opts: TemporalServerOptions = {}): Promise<T
       await connection?.close().catch(() => undefined);
       connection = undefined;
       await proc.stop();
-      if (removeData !== false && dataDir) (await import('node:fs')).rmSync(dataDir, { recursive: true, force: true });
+      if (removeData !== false && dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     async kill() {
       await connection?.close().catch(() => undefined);

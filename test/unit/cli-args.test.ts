@@ -201,11 +201,16 @@ test('connection settings: flags over TEMPORAL_* env over defaults', () => {
   assert.throws(() => connectionSettings({ tlsCert: 'c' }, {}), /--tls-cert and --tls-key go together/);
 });
 
-test('package.json bin points at the built entry, which keeps its shebang', async () => {
-  const { readFileSync } = await import('node:fs');
+test('package.json bin is bin/ferry: an executable shell launcher that execs node on the built entry', async () => {
+  const { readFileSync, statSync } = await import('node:fs');
   const { join } = await import('node:path');
   const root = join(__dirname, '..', '..');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { ferry: string } };
-  assert.equal(pkg.bin.ferry, 'dist/client/cli.js');
+  assert.equal(pkg.bin.ferry, 'bin/ferry');
+  const launcher = readFileSync(join(root, 'bin', 'ferry'), 'utf8');
+  assert.match(launcher, /^#!\/bin\/sh\n/);
+  assert.match(launcher, /^exec node "\$here\/\.\.\/dist\/client\/cli\.js" "\$@"$/m);
+  assert.ok(statSync(join(root, 'bin', 'ferry')).mode & 0o111, 'bin/ferry is executable');
+  // The built entry still runs on its own (node dist/client/cli.js, and as a script).
   assert.match(readFileSync(join(root, 'client', 'cli.ts'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
 });
