@@ -34,9 +34,12 @@ if (!files.length) {
   console.error('no test files found');
   process.exit(1);
 }
+// --test-force-exit: a file whose `before` failed half-way (one server started, the next did not) has nothing to
+// stop the started one with; without the flag its process would wait on that server forever. With it, the file's
+// process exits when its tests are done, and test/support/process.ts kills every server it still tracks on exit.
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', ...files],
   { stdio: 'inherit', env: { ...process.env, FERRY_LOG_LEVEL: process.env.FERRY_LOG_LEVEL ?? 'WARN' } },
 );
 process.exit(res.status ?? 1);
