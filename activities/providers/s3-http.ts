@@ -4,14 +4,16 @@
  * DeleteObject as plain node:http requests signed with SigV4 (`UNSIGNED-PAYLOAD`, as the SDK signs streamed
  * bodies). Measured on MinIO → versitygw with 16 KiB objects, the SDK spends ~1.6 ms of CPU per GET+PUT pair in
  * its middleware stack and this path ~0.5 ms; with the storage servers on the same cores that halves the wall
- * time of small-object jobs. A worker that never loads the SDK idles 10–15 MiB smaller. Errors become the same SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so
- * `mapS3Error` maps both paths alike.
+ * time of small-object jobs. A worker that never loads the SDK idles 10–15 MiB smaller. Errors become the same
+ * SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so `mapS3Error` maps both paths alike.
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { createHash, createHmac } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
+import { isAbortError } from '../../common/errors';
 
 export interface SigV4Credentials {
   accessKeyId: string;
@@ -97,15 +99,6 @@ async function readFullText(res: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const isAbort = (e: unknown) => e instanceof Error && (e.name === 'AbortError' || (e as { code?: string }).code === 'ABORT_ERR');
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
-  });
-}
-
 const ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
 /** XML text with its entities decoded (`&quot;`, and `&#34;` as Go servers write it). */
 const xmlText = (s: string) => s.replace(/&(#x[0-9a-f]+|#\d+|quot|apos|amp|lt|gt);/gi, (_, e: string) => (e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : ENTITIES[e.toLowerCase()]!));
@@ -130,6 +123,11 @@ async function serviceError(res: IncomingMessage): Promise<Error> {
   if (res.statusCode !== 304) text = await readText(res);
   else res.resume();
   return errorOf(res.statusCode ?? 0, text, res.headers);
+}
+
+/** `x-amz-copy-source` (and `-if-match` while the source must still have ETag `ifMatch`) of a copy or part copy. */
+function copySourceHeaders(copySource: string, ifMatch: string | undefined): Record<string, string> {
+  return ifMatch ? { 'x-amz-copy-source': copySource, 'x-amz-copy-source-if-match': `"${ifMatch}"` } : { 'x-amz-copy-source': copySource };
 }
 
 /** `content-type` and `x-amz-meta-*` headers of a written object. */
@@ -213,10 +211,10 @@ export class S3Http {
         return { status: res.statusCode!, headers: res.headers, text };
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const again = attempt < 3 && !opts.signal?.aborted && !isAbort(e) && (status === undefined ? true : status >= 500 || status === 429);
+        const again = attempt < 3 && !opts.signal?.aborted && !isAbortError(e) && (status === undefined ? true : status >= 500 || status === 429);
         if (!again) throw e;
         const after = Number((e as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['retry-after']);
-        await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : 100 * 4 ** (attempt - 1), opts.signal);
+        await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : 100 * 4 ** (attempt - 1), undefined, { signal: opts.signal });
       }
     }
   }
@@ -269,12 +267,7 @@ export class S3Http {
    * given; a content type or metadata replaces the source's. Returns the new object's ETag.
    */
   async copy(key: string, copySource: string, ifMatch: string | undefined, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string | undefined> {
-    const headers: Record<string, string> = {
-      'x-amz-copy-source': copySource,
-      'x-amz-metadata-directive': contentType || metadata ? 'REPLACE' : 'COPY',
-      ...objectHeaders(contentType, metadata),
-    };
-    if (ifMatch) headers['x-amz-copy-source-if-match'] = `"${ifMatch}"`;
+    const headers = { ...copySourceHeaders(copySource, ifMatch), 'x-amz-metadata-directive': contentType || metadata ? 'REPLACE' : 'COPY', ...objectHeaders(contentType, metadata) };
     return xmlTag(resultOf(await this.call('PUT', key, headers, { signal }), 'CopyObjectResult'), 'ETag');
   }
 
@@ -308,9 +301,7 @@ export class S3Http {
 
   /** UploadPartCopy of `range` (`bytes=a-b`) from `copySource`, while it has ETag `ifMatch` when given: the part's ETag. */
   async uploadPartCopy(key: string, uploadId: string, partNumber: number, copySource: string, range: string, ifMatch: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
-    const headers: Record<string, string> = { 'x-amz-copy-source': copySource, 'x-amz-copy-source-range': range };
-    if (ifMatch) headers['x-amz-copy-source-if-match'] = `"${ifMatch}"`;
-    const res = await this.call('PUT', key, headers, { query: { partNumber: String(partNumber), uploadId }, signal });
+    const res = await this.call('PUT', key, { ...copySourceHeaders(copySource, ifMatch), 'x-amz-copy-source-range': range }, { query: { partNumber: String(partNumber), uploadId }, signal });
     return xmlTag(resultOf(res, 'CopyPartResult'), 'ETag');
   }
 

@@ -7,8 +7,9 @@ import type { Capabilities, GetResult, ListOptions, ListPage, ObjectInfo, Object
 import { NotFoundError } from '../../common/errors';
 import { compareKeys } from '../../common/keys';
 import { openProvider } from '../../activities/providers/registry';
-import type { ActivityDeps } from '../../activities';
 import type { EndpointConfig } from '../../common/job';
+import { startWorker, type InProcessWorker } from './ferry';
+import type { TemporalTestServer } from './temporal';
 
 const caps = (writable: boolean): Capabilities => ({
   checksums: [],
@@ -109,7 +110,15 @@ export function syntheticSink(): ObjectProvider & { stored: Map<string, number> 
   };
 }
 
-/** Worker deps under which the fs paths `/synthetic/src` and `/synthetic/sink` open `source` and `sink`. */
-export function syntheticDeps(source: ObjectProvider, sink: ObjectProvider): Partial<ActivityDeps> {
-  return { openProvider: (spec: EndpointConfig, ctx) => (spec.path === '/synthetic/src' ? source : spec.path === '/synthetic/sink' ? sink : openProvider(spec, ctx)) };
+/**
+ * An in-process worker on `temporal` under which the fs paths `/synthetic/src` and `/synthetic/sink` open a
+ * synthetic source of `count` 64-byte objects and a sink (returned, to look into).
+ */
+export async function startSyntheticWorker(temporal: TemporalTestServer, count: number): Promise<{ source: ObjectProvider; sink: ReturnType<typeof syntheticSink>; worker: InProcessWorker }> {
+  const source = syntheticSource(count, 64);
+  const sink = syntheticSink();
+  const worker = await startWorker(temporal, {
+    deps: { openProvider: (spec: EndpointConfig, ctx) => (spec.path === '/synthetic/src' ? source : spec.path === '/synthetic/sink' ? sink : openProvider(spec, ctx)) },
+  });
+  return { source, sink, worker };
 }

@@ -5,17 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTemporal } from '../support/temporal';
-import { startWorker, runJob, historyEvents } from '../support/ferry';
-import { syntheticDeps, syntheticSink, syntheticSource } from '../support/synthetic';
+import { runJob, historyEvents } from '../support/ferry';
+import { startSyntheticWorker } from '../support/synthetic';
 
 const N = 100_000;
 
 test(`${N} keys: history per run < 10,000 events, continue-as-new observed`, async () => {
   // A low suggestion threshold makes continue-as-new happen at this scale (production: 4,096 events).
   const temporal = await startTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 150 } });
-  const source = syntheticSource(N, 64);
-  const sink = syntheticSink();
-  const worker = await startWorker(temporal, { deps: syntheticDeps(source, sink) });
+  const { sink, worker } = await startSyntheticWorker(temporal, N);
   try {
     const client = await temporal.client();
     const started = Date.now();

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTemporal } from '../support/temporal';
-import { startWorker, startJob, historyEvents } from '../support/ferry';
-import { syntheticDeps, syntheticSink, syntheticSource } from '../support/synthetic';
+import { startJob, historyEvents } from '../support/ferry';
+import { startSyntheticWorker } from '../support/synthetic';
 import { queryProgress } from '../../client/jobs';
 import type { JobResult } from '../../common/progress';
 
@@ -16,9 +16,7 @@ const N = 5000;
 
 test(`a single-task job of ${N} objects runs in the job workflow: ≤ 10 events per 1,000 objects; pause, resume and live progress`, async () => {
   const temporal = await startTemporal();
-  const source = syntheticSource(N, 64);
-  const sink = syntheticSink();
-  const worker = await startWorker(temporal, { deps: syntheticDeps(source, sink) });
+  const { sink, worker } = await startSyntheticWorker(temporal, N);
   try {
     const client = await temporal.client();
     const job = (name: string, extra: object = {}) => ({
@@ -78,9 +76,7 @@ test(`a single-task job of ${N} objects runs in the job workflow: ≤ 10 events 
 test('a job running its single task itself carries the task across continue-as-new', async () => {
   // A low suggestion threshold: the job continues-as-new at the first batch boundary (here: a pause).
   const temporal = await startTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 20 } });
-  const source = syntheticSource(N, 64);
-  const sink = syntheticSink();
-  const worker = await startWorker(temporal, { deps: syntheticDeps(source, sink) });
+  const { sink, worker } = await startSyntheticWorker(temporal, N);
   try {
     const client = await temporal.client();
     const h = await startJob(client, {
