@@ -1,6 +1,7 @@
 /** Measurement helpers for the benchmark: peak RSS from /proc, repeat statistics, the machine description. */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem, platform, release } from 'node:os';
+import { mkdtempSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus, loadavg, totalmem, platform, release, tmpdir } from 'node:os';
 
 /** Resets a process's peak-RSS counter (`VmHWM`) to its current RSS (Linux ≥ 4.0: `clear_refs` value 5). */
 export function resetPeakRss(pid: number): boolean {
@@ -20,6 +21,31 @@ export function peakRssMiB(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds (user + system, every thread) a live process has used so far; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    // After `(comm) `: state is field 0, utime 11 and stime 12 (clock ticks, 100 per second).
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the storage servers keep their data: tmpfs (/dev/shm) when it has `needBytes` free, so the VM's disk
+ * (writeback of earlier runs, fsync) is not what is measured; the system temp dir otherwise.
+ */
+export function benchStorageDir(needBytes: number): { dir: string; tmpfs: boolean } {
+  try {
+    const st = statfsSync('/dev/shm');
+    if (st.bavail * st.bsize >= needBytes) return { dir: mkdtempSync(join('/dev/shm', 'ferry-bench-')), tmpfs: true };
+  } catch {
+    // no /dev/shm: fall through
+  }
+  return { dir: mkdtempSync(join(tmpdir(), 'ferry-bench-')), tmpfs: false };
 }
 
 export interface Spread {

@@ -88,7 +88,8 @@ export async function runRaw(input: RawInput): Promise<{ seconds: number; object
 if (require.main === module) {
   runRaw(JSON.parse(process.env.BENCH_RAW ?? '{}') as RawInput)
     .then((r) => {
-      console.log(JSON.stringify({ ...r, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+      const u = process.resourceUsage();
+      console.log(JSON.stringify({ ...r, peakRssMiB: u.maxRSS / 1024, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 }));
       process.exit(0);
     })
     .catch((e) => {

@@ -10,6 +10,10 @@ export interface ToolFigures {
   peakRssMiB: number | null;
   /** Wall seconds of every repeat (median is `seconds`). */
   spread: Spread;
+  /** Median CPU seconds (user + system) of the tool's process per run. */
+  cpuSeconds: number | null;
+  /** Median CPU seconds of MinIO, versitygw and Temporal together while the tool ran. */
+  serverCpuSeconds: number | null;
 }
 
 export interface CaseResult {
@@ -46,7 +50,7 @@ const RESULTS = join(__dirname, 'results');
 const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '-' : x.toFixed(d));
 
 export function table(r: BenchResults): string {
-  const head = ['case', 'tool', 'seconds (min–max)', 'objects/s', 'MB/s', 'peak RSS MiB', '÷rclone', '÷raw', 'events/1k', 'extra req/obj'];
+  const head = ['case', 'tool', 'seconds (min–max)', 'objects/s', 'MB/s', 'peak RSS MiB', 'CPU s tool / servers', '÷rclone', '÷raw', 'events/1k', 'extra req/obj'];
   const rows: string[][] = [head];
   for (const c of r.cases) {
     for (const tool of ['ferry', 'rclone', 'raw'] as const) {
@@ -60,6 +64,7 @@ export function table(r: BenchResults): string {
         f(t.objectsPerSec, 0),
         f(t.mbPerSec, 1),
         f(t.peakRssMiB, 0),
+        `${f(t.cpuSeconds, 1)} / ${f(t.serverCpuSeconds, 1)}`,
         isF ? f(c.ratioVsRclone) : '',
         isF ? f(c.ratioVsRaw) : '',
         isF ? f(c.historyEventsPer1k, 1) : '',

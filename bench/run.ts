@@ -22,7 +22,7 @@ import { tempDir, toolPath, TOOLS_DIR, TOOL_VERSIONS } from '../test/support/pro
 import type { JobResult } from '../common/progress';
 import type { RequestCounts } from './worker';
 import type { RawInput, S3Side } from './raw';
-import { currentRssMiB, machine, peakRssMiB, resetPeakRss, spread } from './measure';
+import { benchStorageDir, cpuSeconds, currentRssMiB, machine, peakRssMiB, resetPeakRss, spread } from './measure';
 import { table, writeResults, type BenchResults, type CaseResult, type ToolFigures } from './report';
 
 const MiB = 1024 * 1024;
@@ -158,7 +158,7 @@ async function startBenchWorker(temporal: TemporalTestServer, env: Record<string
   const logFile = join(tempDir(`bench-worker-${label}`), 'worker.log');
   const fd = openSync(logFile, 'a');
   const entry = workerEntry ? [workerEntry] : ['--import', 'tsx', join(__dirname, 'worker.ts')];
-  const args = ['--expose-gc', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
+  const args = ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     // MALLOC_ARENA_MAX as bin/ferry (and so `ferry worker` and the Docker image) runs every worker.
@@ -199,6 +199,9 @@ async function startBenchWorker(temporal: TemporalTestServer, env: Record<string
 interface Run {
   seconds: number;
   peakRssMiB: number | null;
+  /** CPU seconds of the tool's own process, and of the storage servers and Temporal while it ran. */
+  cpuSeconds?: number;
+  serverCpuSeconds?: number;
   events?: number;
   extra?: Record<string, number>;
 }
@@ -256,23 +259,23 @@ async function runRclone(bin: string, c: CaseDef, env: Record<string, string>): 
   const timeFile = join(tempDir('bench-time'), 'maxrss');
   const started = performance.now();
   const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, bin, 'copy', c.rclone!.src, c.rclone!.dst, ...c.rclone!.flags], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, bin, 'copy', c.rclone!.src, c.rclone!.dst, ...c.rclone!.flags], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.once('exit', (code) => resolve({ code, err }));
   });
   const seconds = (performance.now() - started) / 1000;
   if (res.code !== 0) throw new Error(`rclone failed (${res.code}): ${res.err.slice(-2000)}`);
-  const kb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
-  return { seconds, peakRssMiB: Number.isFinite(kb) ? kb / 1024 : null };
+  const [kb, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number];
+  return { seconds, peakRssMiB: Number.isFinite(kb) ? kb / 1024 : null, cpuSeconds: user + sys };
 }
 
 async function runRawLoop(c: CaseDef): Promise<Run> {
   const res = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'raw.ts')], { cwd: REPO_ROOT, env: { ...process.env, BENCH_RAW: JSON.stringify(c.raw) }, maxBuffer: 1 << 20 });
   if (res.status !== 0) throw new Error(`raw loop failed: ${res.stderr.toString().slice(-2000)}`);
-  const out = JSON.parse(res.stdout.toString().trim().split('\n').pop()!) as { seconds: number; objects: number; peakRssMiB: number };
+  const out = JSON.parse(res.stdout.toString().trim().split('\n').pop()!) as { seconds: number; objects: number; peakRssMiB: number; cpuSeconds: number };
   if (out.objects !== c.objects) throw new Error(`raw loop copied ${out.objects} objects, expected ${c.objects}`);
-  return { seconds: out.seconds, peakRssMiB: out.peakRssMiB };
+  return { seconds: out.seconds, peakRssMiB: out.peakRssMiB, cpuSeconds: out.cpuSeconds };
 }
 
 let jobSeq = 0;
@@ -280,17 +283,24 @@ async function runFerry(client: Client, worker: BenchWorker, c: CaseDef): Promis
   const name = `bench-${c.id}-${Date.now().toString(36)}-${jobSeq++}`;
   const before = await worker.counts();
   resetPeakRss(worker.pid);
+  const cpuBefore = cpuSeconds(worker.pid);
   const started = performance.now();
   const handle = await startJob(client, { ...c.job, name });
   const r = (await Promise.race([handle.result(), new Promise((_, rej) => setTimeout(() => rej(new Error(`${name}: no result after 30 min`)), 30 * 60_000).unref())])) as JobResult;
   const seconds = (performance.now() - started) / 1000;
   const peak = peakRssMiB(worker.pid) ?? null;
+  const cpu = (cpuSeconds(worker.pid) ?? NaN) - (cpuBefore ?? NaN);
   if (r.status !== 'succeeded' || r.objects.copied !== c.objects) throw new Error(`${name}: ${r.status}, copied ${r.objects.copied} of ${c.objects}: ${r.error ?? ''}`);
   const after = await worker.counts();
   const extra: Record<string, number> = {};
   for (const [k, v] of Object.entries(after.other)) if (v - (before.other[k] ?? 0)) extra[k] = v - (before.other[k] ?? 0);
   const h = await historyEvents(client, name);
-  return { seconds, peakRssMiB: peak, events: h.job + h.tasks, extra };
+  return { seconds, peakRssMiB: peak, cpuSeconds: Number.isFinite(cpu) ? cpu : undefined, events: h.job + h.tasks, extra };
+}
+
+function median(xs: (number | undefined)[]): number | null {
+  const known = xs.filter((x): x is number => x !== undefined);
+  return known.length ? spread(known).median : null;
 }
 
 function figures(c: CaseDef, runs: Run[]): ToolFigures {
@@ -302,10 +312,17 @@ function figures(c: CaseDef, runs: Run[]): ToolFigures {
     mbPerSec: c.bytes / 1e6 / s.median,
     peakRssMiB: rss.length ? Math.max(...rss) : null,
     spread: s,
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    serverCpuSeconds: median(runs.map((r) => r.serverCpuSeconds)),
   };
 }
 
-async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTestServer; workerEnv: Record<string, string>; rclone: string; rcloneEnv: Record<string, string> }): Promise<CaseResult> {
+/** CPU seconds used so far by the storage servers and Temporal together. */
+function serversCpu(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
+}
+
+async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTestServer; workerEnv: Record<string, string>; rclone: string; rcloneEnv: Record<string, string>; serverPids: number[] }): Promise<CaseResult> {
   log(`case ${c.name}: ${c.description}`);
   const worker = await startBenchWorker(ctx.temporal, ctx.workerEnv, c.id, process.env.BENCH_CPU_PROF && c.id === process.env.BENCH_CPU_PROF ? join(REPO_ROOT, 'bench', 'results') : undefined);
   const idleRssMiB = peakRssMiB(worker.pid) ?? null;
@@ -317,13 +334,15 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
       for (const tool of orders[rep % orders.length]!) {
         if (tool !== 'ferry' && !(tool === 'rclone' ? c.rclone : c.raw)) continue;
         if (c.destination) await c.destination.server.emptyBucket(c.destination.bucket);
+        const serversBefore = serversCpu(ctx.serverPids);
         const run = tool === 'ferry' ? await runFerry(ctx.client, worker, c) : tool === 'rclone' ? await runRclone(ctx.rclone, c, ctx.rcloneEnv) : await runRawLoop(c);
+        run.serverCpuSeconds = serversCpu(ctx.serverPids) - serversBefore;
         if (c.destination) {
           const n = await countObjects(c.destination.server, c.destination.bucket);
           if (n !== c.objects) throw new Error(`${c.name} ${tool}: destination holds ${n} objects, expected ${c.objects}`);
         }
         runs[tool].push(run);
-        log(`  ${tool} #${rep + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB${run.events !== undefined ? `, ${run.events} history events` : ''}${run.extra ? `, extra requests ${JSON.stringify(run.extra)}` : ''}`);
+        log(`  ${tool} #${rep + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB, CPU ${run.cpuSeconds?.toFixed(1) ?? '?'} s (servers ${run.serverCpuSeconds.toFixed(1)} s)${run.events !== undefined ? `, ${run.events} history events` : ''}${run.extra ? `, extra requests ${JSON.stringify(run.extra)}` : ''}`);
       }
     }
   } finally {
@@ -362,7 +381,12 @@ async function main(): Promise<void> {
   const mach = machine();
   const rclone = provisionRclone();
   log(`${quick ? 'quick' : 'full'} run, ${REPEATS} repeats; rclone: ${rclone.version} (${rclone.path})`);
-  const [minio, vgw, temporal] = await Promise.all([startMinio(), startVersitygw(), startTemporal()]);
+  // Every temp dir of this run (server data, fixtures, logs) goes under one storage dir, on tmpfs when it fits.
+  const need = (SIZES.smallCount * SIZES.smallSize * 4 + SIZES.largeCount * SIZES.largeSize * 4) * 1.5;
+  const storage = benchStorageDir(need);
+  process.env.TMPDIR = storage.dir;
+  log(`server data and fixtures in ${storage.dir}${storage.tmpfs ? ' (tmpfs)' : ' (no tmpfs with room: disk)'}`);
+  const [minio, vgw, temporal] = await Promise.all([startMinio(), startVersitygw({ keepAlive: true, quiet: true }), startTemporal()]);
   const dataDir = tempDir('bench-data');
   try {
     const client = await temporal.client();
@@ -430,17 +454,18 @@ async function main(): Promise<void> {
     writeFileSync(bundleFile, (await buildWorkflowBundle()).code);
     workerEntry = compileBenchWorker();
     const workerEnv = { ...minio.credentialEnv('minio'), ...vgw.credentialEnv('vgw'), FERRY_WORKFLOW_BUNDLE: bundleFile };
-    const ctx = { client, temporal, workerEnv, rclone: rclone.path, rcloneEnv: rcloneEnv(minio, vgw) };
+    const ctx = { client, temporal, workerEnv, rclone: rclone.path, rcloneEnv: rcloneEnv(minio, vgw), serverPids: [minio.process.pid, vgw.process.pid, temporal.process.pid] };
     const results: CaseResult[] = [];
     for (const c of cases) results.push(await runCase(c, ctx));
     const out: BenchResults = { machine: { ...mach, loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) }, date: new Date().toISOString(), mode: quick ? 'quick' : 'full', repeats: REPEATS, cases: results };
+    (out.machine as unknown as Record<string, unknown>).storage = storage.tmpfs ? 'tmpfs (/dev/shm)' : 'disk (system temp dir)';
     (out.machine as unknown as Record<string, unknown>).peers = { rclone: rclone.version, minio: TOOL_VERSIONS.minio, versitygw: TOOL_VERSIONS.versitygw, temporal: TOOL_VERSIONS.temporal };
     const files = writeResults(out);
     console.log(table(out));
     log(`wrote ${files.json} and ${files.svg} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await Promise.allSettled([minio.stop(), vgw.stop(), temporal.stop()]);
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(storage.dir, { recursive: true, force: true });
   }
 }
 

@@ -81,8 +81,11 @@ export async function startMinio(opts: { accessKeyId?: string; secretAccessKey?:
   return wrap('minio', port, accessKeyId, secretAccessKey, proc);
 }
 
-/** Starts versitygw with the posix backend on a fresh dir; resolves when `/health` answers 200. */
-export async function startVersitygw(opts: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3TestServer> {
+/**
+ * Starts versitygw (posix backend) on a fresh dir and a free port; resolves when `/health` answers 200. By default it runs as installed: it closes every connection
+ * after one response and logs each request. `keepAlive` and `quiet` (the benchmark's setting) turn both off.
+ */
+export async function startVersitygw(opts: { accessKeyId?: string; secretAccessKey?: string; keepAlive?: boolean; quiet?: boolean } = {}): Promise<S3TestServer> {
   const accessKeyId = opts.accessKeyId ?? 'vgwadmin';
   const secretAccessKey = opts.secretAccessKey ?? 'vgwsecret123';
   const port = await freePort();
@@ -92,7 +95,7 @@ export async function startVersitygw(opts: { accessKeyId?: string; secretAccessK
   const proc = spawnManaged({
     name: 'versitygw',
     command: toolPath('versitygw'),
-    args: ['--port', `127.0.0.1:${port}`, '--health', '/health', 'posix', '--sidecar', sidecar, '--versioning-dir', vers, data],
+    args: ['--port', `127.0.0.1:${port}`, '--health', '/health', ...(opts.keepAlive ? ['--keep-alive'] : []), ...(opts.quiet ? ['--quiet'] : []), 'posix', '--sidecar', sidecar, '--versioning-dir', vers, data],
     env: { ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
     ownedDirs: [base],
   });
