@@ -39,6 +39,8 @@ export const BATCH_SECONDS = 60;
 export const OBJECT_ATTEMPTS = 3;
 /** Parts of one large object uploaded in parallel (within the batch's transfer budget). */
 const PART_CONCURRENCY = 4;
+/** Objects up to this size are read whole, then written in one request write (a streamed copy's tap buffers as much). */
+const BUFFERED_PUT_BYTES = 256 * 1024;
 /** Heartbeat details must stay small: objects are cut into at most this many parts. */
 const MAX_TRACKED_PARTS = 1000;
 const FAILURE_SAMPLE = 10;
@@ -319,7 +321,7 @@ async function processObject(b: Batch, o: ObjectInfo, index: Map<string, ObjectI
   const existing = index.get(dstKey);
   for (let attempt = 1; ; attempt++) {
     try {
-      await b.objectRate.take(1, b.signal);
+      if (b.objectRate.limit) await b.objectRate.take(1, b.signal);
       if (verifyOnly) {
         await verifyObject(b, o, dstKey, existing);
         return 'skipped';
@@ -389,6 +391,35 @@ function tapped(source: Readable, tap: ThrottledTap): ThrottledTap {
   return source.pipe(tap);
 }
 
+/**
+ * A source body of at most `size` + 1 bytes, whole (more than `size` stops reading: the size check then fails).
+ * A body that breaks off rejects with its error.
+ */
+function readWhole(body: Readable, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    let settled = false;
+    const settle = (e?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (e) reject(e);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n));
+    };
+    body.on('data', (c: Buffer) => {
+      chunks.push(c);
+      n += c.length;
+      if (n > size) {
+        settle();
+        body.destroy();
+      }
+    });
+    body.once('end', () => settle());
+    body.once('error', settle);
+    body.once('close', () => settle(settled ? undefined : new Error(`source body ended after ${n} of ${size} bytes`)));
+  });
+}
+
 async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
   const { src, dst, input } = b;
   dst.validateKey(dstKey);
@@ -412,10 +443,23 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
     throw e;
   }
   const md5 = wantChecksums(b) && (dst.capabilities.etagIsMd5 || (src.capabilities.etagIsMd5 && isMd5Etag(o.etag))) ? createHash('md5') : undefined;
-  const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, md5 ? [md5] : []);
-  const body = tapped(got.body, tap);
+  let body: Readable | Buffer;
+  let bytesRead: () => number;
+  if (o.size <= BUFFERED_PUT_BYTES) {
+    // Small objects are read whole and written in one request write: no stream stages between the two sockets.
+    await b.bandwidth.take(o.size, b.signal);
+    const buf = await readWhole(got.body, o.size);
+    if (buf.length !== o.size) throw new SizeMismatchError(`read ${buf.length > o.size ? 'more than ' : ''}${buf.length} bytes of ${o.size} from the source`);
+    md5?.update(buf);
+    body = buf;
+    bytesRead = () => buf.length;
+  } else {
+    const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, md5 ? [md5] : []);
+    body = tapped(got.body, tap);
+    bytesRead = () => tap.bytes;
+  }
   const res = await dst.put(dstKey, body, { size: o.size, contentType: got.info.contentType, metadata: got.info.metadata, signal: b.signal });
-  if (tap.bytes !== o.size) throw new SizeMismatchError(`read ${tap.bytes} bytes of ${o.size} from the source`);
+  if (bytesRead() !== o.size) throw new SizeMismatchError(`read ${bytesRead()} bytes of ${o.size} from the source`);
   if (md5) {
     const sum = md5.digest('hex');
     if (src.capabilities.etagIsMd5 && isMd5Etag(o.etag) && o.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`source MD5 ${sum} differs from the source ETag ${o.etag}`);
