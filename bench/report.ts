@@ -35,6 +35,9 @@ export interface CaseResult {
   rcloneFlags?: string;
   /** Peak RSS of the Ferry worker process from its start until it polled (before the first run). */
   ferryWorkerStartRssMiB?: number | null;
+  /** Median seconds from starting a Ferry job to its first object GET/PUT, and from the last one to its result (S3 cases). */
+  ferryToFirstObjectSeconds?: number | null;
+  ferryAfterLastObjectSeconds?: number | null;
 }
 
 export interface BenchResults {

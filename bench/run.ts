@@ -202,6 +202,9 @@ interface Run {
   /** CPU seconds of the tool's own process, and of the storage servers and Temporal while it ran. */
   cpuSeconds?: number;
   serverCpuSeconds?: number;
+  /** Ferry: seconds from starting the job to its first object request, and from its last one to the job's result. */
+  firstDataSeconds?: number;
+  afterLastDataSeconds?: number;
   events?: number;
   extra?: Record<string, number>;
 }
@@ -285,9 +288,11 @@ async function runFerry(client: Client, worker: BenchWorker, c: CaseDef): Promis
   resetPeakRss(worker.pid);
   const cpuBefore = cpuSeconds(worker.pid);
   const started = performance.now();
+  const startedAt = Date.now();
   const handle = await startJob(client, { ...c.job, name });
   const r = (await Promise.race([handle.result(), new Promise((_, rej) => setTimeout(() => rej(new Error(`${name}: no result after 30 min`)), 30 * 60_000).unref())])) as JobResult;
   const seconds = (performance.now() - started) / 1000;
+  const endedAt = Date.now();
   const peak = peakRssMiB(worker.pid) ?? null;
   const cpu = (cpuSeconds(worker.pid) ?? NaN) - (cpuBefore ?? NaN);
   if (r.status !== 'succeeded' || r.objects.copied !== c.objects) throw new Error(`${name}: ${r.status}, copied ${r.objects.copied} of ${c.objects}: ${r.error ?? ''}`);
@@ -295,7 +300,9 @@ async function runFerry(client: Client, worker: BenchWorker, c: CaseDef): Promis
   const extra: Record<string, number> = {};
   for (const [k, v] of Object.entries(after.other)) if (v - (before.other[k] ?? 0)) extra[k] = v - (before.other[k] ?? 0);
   const h = await historyEvents(client, name);
-  return { seconds, peakRssMiB: peak, cpuSeconds: Number.isFinite(cpu) ? cpu : undefined, events: h.job + h.tasks, extra };
+  // Time from the job's start to its first object request, and from the last one to its result (S3 cases).
+  const edges = after.firstDataAt ? { firstDataSeconds: (after.firstDataAt - startedAt) / 1000, afterLastDataSeconds: (endedAt - after.lastDataAt) / 1000 } : {};
+  return { seconds, peakRssMiB: peak, cpuSeconds: Number.isFinite(cpu) ? cpu : undefined, events: h.job + h.tasks, extra, ...edges };
 }
 
 function median(xs: (number | undefined)[]): number | null {
@@ -317,12 +324,12 @@ function figures(c: CaseDef, runs: Run[]): ToolFigures {
   };
 }
 
-/** CPU seconds used so far by the storage servers and Temporal together. */
-function serversCpu(pids: number[]): number {
-  return pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
+/** CPU seconds used so far by each storage server and Temporal. */
+function serversCpu(servers: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(servers).map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]));
 }
 
-async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTestServer; workerEnv: Record<string, string>; rclone: string; rcloneEnv: Record<string, string>; serverPids: number[] }): Promise<CaseResult> {
+async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTestServer; workerEnv: Record<string, string>; rclone: string; rcloneEnv: Record<string, string>; serverPids: Record<string, number> }): Promise<CaseResult> {
   log(`case ${c.name}: ${c.description}`);
   const worker = await startBenchWorker(ctx.temporal, ctx.workerEnv, c.id, process.env.BENCH_CPU_PROF && c.id === process.env.BENCH_CPU_PROF ? join(REPO_ROOT, 'bench', 'results') : undefined);
   const idleRssMiB = peakRssMiB(worker.pid) ?? null;
@@ -336,13 +343,15 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
         if (c.destination) await c.destination.server.emptyBucket(c.destination.bucket);
         const serversBefore = serversCpu(ctx.serverPids);
         const run = tool === 'ferry' ? await runFerry(ctx.client, worker, c) : tool === 'rclone' ? await runRclone(ctx.rclone, c, ctx.rcloneEnv) : await runRawLoop(c);
-        run.serverCpuSeconds = serversCpu(ctx.serverPids) - serversBefore;
+        const serversAfter = serversCpu(ctx.serverPids);
+        const perServer = Object.entries(serversAfter).map(([name, cpu]) => `${name} ${(cpu - serversBefore[name]!).toFixed(1)}`).join(', ');
+        run.serverCpuSeconds = Object.entries(serversAfter).reduce((sum, [name, cpu]) => sum + cpu - serversBefore[name]!, 0);
         if (c.destination) {
           const n = await countObjects(c.destination.server, c.destination.bucket);
           if (n !== c.objects) throw new Error(`${c.name} ${tool}: destination holds ${n} objects, expected ${c.objects}`);
         }
         runs[tool].push(run);
-        log(`  ${tool} #${rep + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB, CPU ${run.cpuSeconds?.toFixed(1) ?? '?'} s (servers ${run.serverCpuSeconds.toFixed(1)} s)${run.events !== undefined ? `, ${run.events} history events` : ''}${run.extra ? `, extra requests ${JSON.stringify(run.extra)}` : ''}`);
+        log(`  ${tool} #${rep + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? '?'} MiB, CPU ${run.cpuSeconds?.toFixed(1) ?? '?'} s (servers ${run.serverCpuSeconds.toFixed(1)} s: ${perServer})${run.firstDataSeconds !== undefined ? `, first object request after ${run.firstDataSeconds.toFixed(2)} s, result ${run.afterLastDataSeconds!.toFixed(2)} s after the last` : ''}${run.events !== undefined ? `, ${run.events} history events` : ''}${run.extra ? `, extra requests ${JSON.stringify(run.extra)}` : ''}`);
       }
     }
   } finally {
@@ -371,6 +380,8 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
     extraRequests: medianRun?.extra,
     rcloneFlags: c.rclone ? c.rclone.flags.join(' ') : undefined,
     ferryWorkerStartRssMiB: idleRssMiB,
+    ferryToFirstObjectSeconds: median(runs.ferry.map((r) => r.firstDataSeconds)),
+    ferryAfterLastObjectSeconds: median(runs.ferry.map((r) => r.afterLastDataSeconds)),
   };
 }
 
@@ -454,7 +465,7 @@ async function main(): Promise<void> {
     writeFileSync(bundleFile, (await buildWorkflowBundle()).code);
     workerEntry = compileBenchWorker();
     const workerEnv = { ...minio.credentialEnv('minio'), ...vgw.credentialEnv('vgw'), FERRY_WORKFLOW_BUNDLE: bundleFile };
-    const ctx = { client, temporal, workerEnv, rclone: rclone.path, rcloneEnv: rcloneEnv(minio, vgw), serverPids: [minio.process.pid, vgw.process.pid, temporal.process.pid] };
+    const ctx = { client, temporal, workerEnv, rclone: rclone.path, rcloneEnv: rcloneEnv(minio, vgw), serverPids: { minio: minio.process.pid, versitygw: vgw.process.pid, temporal: temporal.process.pid } };
     const results: CaseResult[] = [];
     for (const c of cases) results.push(await runCase(c, ctx));
     const out: BenchResults = { machine: { ...mach, loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) }, date: new Date().toISOString(), mode: quick ? 'quick' : 'full', repeats: REPEATS, cases: results };

@@ -22,16 +22,23 @@ export interface RequestCounts {
   dataGet: number;
   dataPut: number;
   other: Record<string, number>;
+  /** Wall clock (ms since the epoch) of the last object-data request started; 0 before the first. */
+  lastDataAt: number;
+  /** Wall clock of the first object-data request after the harness last asked for counts. */
+  firstDataAt: number;
 }
 
-const counts: RequestCounts = { dataGet: 0, dataPut: 0, other: {} };
+const counts: RequestCounts = { dataGet: 0, dataPut: 0, other: {}, lastDataAt: 0, firstDataAt: 0 };
 
 /** Classifies one path-style request: `/bucket/key` GET/PUT move object bytes; anything else is overhead. */
 function countRequest(method: string, path: string): void {
   const hasKey = /^\/[^/]+\/.+/.test(path);
-  if (hasKey && method === 'GET') counts.dataGet++;
-  else if (hasKey && method === 'PUT') counts.dataPut++;
-  else {
+  if (hasKey && (method === 'GET' || method === 'PUT')) {
+    if (method === 'GET') counts.dataGet++;
+    else counts.dataPut++;
+    counts.lastDataAt = Date.now();
+    counts.firstDataAt ||= counts.lastDataAt;
+  } else {
     const k = `${method} ${hasKey ? 'object' : 'bucket'}`;
     counts.other[k] = (counts.other[k] ?? 0) + 1;
   }
@@ -83,7 +90,10 @@ async function main(): Promise<void> {
     shutdownGraceTime: '2s',
   });
   process.on('message', (m: { type?: string }) => {
-    if (m?.type === 'counts') process.send?.({ type: 'counts', counts });
+    if (m?.type === 'counts') {
+      process.send?.({ type: 'counts', counts });
+      counts.firstDataAt = 0;
+    }
   });
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);
