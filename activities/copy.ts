@@ -622,4 +622,4 @@ async function verifySizes(b: Batch, signal: AbortSignal): Promise<void> {
 }
 
 /** Exported for unit tests. */
-export const _internal = { checkUnchanged };
+export const _internal = { checkUnchanged, readWhole };

@@ -65,6 +65,18 @@ test('SigV4: every header sent is signed, values canonicalised, the session toke
   assert.equal(again.authorization, h.authorization, 'whitespace runs are collapsed before signing');
 });
 
+test('SigV4 signing keys are cached per secret and region: a second secret or region never signs with the first one\'s key', () => {
+  const sig = (secret: string, region: string, at: string) => {
+    const h: Record<string, string> = { host: 'h:9' };
+    signV4('GET', '/b/k', '', h, { accessKeyId: 'AKID', secretAccessKey: secret }, region, new Date(at));
+    return h.authorization!.replace(/^.*Signature=/, '');
+  };
+  const base = sig('s', 'eu-west-1', '2026-01-02T03:04:05Z');
+  assert.notEqual(sig('other', 'eu-west-1', '2026-01-02T03:04:05Z'), base, 'another secret');
+  assert.notEqual(sig('s', 'us-east-1', '2026-01-02T03:04:05Z'), base, 'another region');
+  assert.equal(sig('s', 'eu-west-1', '2026-01-02T03:04:05Z'), base, 'the same inputs sign the same');
+});
+
 test('PUT sends length, type, metadata and a signature; returns the ETag', async () => {
   handler = (_q, res) => res.writeHead(200, { etag: '"abc"' }).end();
   seen.length = 0;
