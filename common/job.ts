@@ -2,10 +2,14 @@
  * The job file (YAML or JSON) and its normalised form, the `JobSpec` that is the workflow input. Parsing
  * reports every problem at once as `path: message`. A JobSpec holds credential profile *names* only.
  */
-import { z } from 'zod';
-import { parseRate, parseSize, parseTime } from './units';
+import type { z } from 'zod';
 import { InvalidConfigError } from './errors';
-import { parseTimeOfDay, type ThrottleWindow } from './throttle-schedule';
+import type { ThrottleWindow } from './throttle-schedule';
+
+export type { JobFile } from './job-schema';
+/** The schema module, loaded on first use (see common/job-schema.ts). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const schema = (): typeof import('./job-schema') => require('./job-schema') as typeof import('./job-schema');
 
 export const Overwrite = { never: 'never', ifDifferent: 'if-different', ifNewer: 'if-newer', always: 'always' } as const;
 export type Overwrite = (typeof Overwrite)[keyof typeof Overwrite];
@@ -27,111 +31,6 @@ export const JOB_DEFAULTS = {
   retries: 3,
 } as const;
 
-const size = (what: string, min = 0) =>
-  z.union([z.number(), z.string()]).transform((v, ctx) => {
-    const n = parseSize(v);
-    if (n === undefined) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a ${what} (use e.g. 64MiB, 1GB or a number of bytes)` });
-      return z.NEVER;
-    }
-    if (n < min) {
-      ctx.addIssue({ code: 'custom', message: `${what} must be at least ${min} bytes, got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const rate = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const n = parseRate(v);
-  if (n === undefined || n <= 0) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a positive rate (use e.g. 100MiB/s)` });
-    return z.NEVER;
-  }
-  return n;
-});
-
-const time = z.union([z.number(), z.string(), z.date()]).transform((v, ctx) => {
-  const t = parseTime(v);
-  if (t === undefined) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a time (use ISO-8601 like 2026-01-01T00:00:00Z, or Unix seconds)` });
-    return z.NEVER;
-  }
-  return t;
-});
-
-const positiveInt = (max: number) => z.number().int('must be a whole number').positive('must be greater than 0').max(max, `must be at most ${max}`);
-
-const endpointSchema = z
-  .strictObject({
-    type: z.enum(['s3', 'oss', 'fs', 'http'], { error: (i) => `unknown provider type ${JSON.stringify(i.input)} (expected s3, oss, fs or http)` }),
-    endpoint: z.url({ error: 'must be a URL like http://127.0.0.1:9000 or https://oss-cn-hangzhou.aliyuncs.com' }).optional(),
-    region: z.string().min(1).optional(),
-    bucket: z.string().min(1, 'must not be empty').optional(),
-    prefix: z.string().optional(),
-    credentials: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a credential profile name (letters, digits, . _ -), never the secret itself').optional(),
-    path: z.string().min(1).optional(),
-    list: z.string().min(1).optional(),
-    forcePathStyle: z.boolean().optional(),
-    signatureVersion: z.enum(['v1', 'v4']).optional(),
-  })
-  .superRefine((e, ctx) => {
-    const need = (field: 'bucket' | 'path' | 'list', why: string) => {
-      if (!e[field]) ctx.addIssue({ code: 'custom', path: [field], message: `required for type ${e.type}: ${why}` });
-    };
-    if (e.type === 's3' || e.type === 'oss') need('bucket', 'the bucket name');
-    if (e.type === 'oss' && !e.endpoint) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'required for type oss, e.g. https://oss-cn-hangzhou.aliyuncs.com' });
-    if (e.type === 'fs') need('path', 'the root directory');
-    if (e.type === 'http') need('list', 'a file of URLs, one per line');
-    for (const f of ['path', 'list'] as const) if (e[f] && e.type !== (f === 'path' ? 'fs' : 'http')) ctx.addIssue({ code: 'custom', path: [f], message: `only for type ${f === 'path' ? 'fs' : 'http'}` });
-    for (const f of ['bucket', 'endpoint', 'region', 'credentials'] as const) if (e[f] && (e.type === 'fs' || e.type === 'http') && !(e.type === 'http' && f === 'credentials')) ctx.addIssue({ code: 'custom', path: [f], message: `not used by type ${e.type}` });
-  });
-
-const timeOfDay = z.string().transform((v, ctx) => {
-  const t = parseTimeOfDay(v);
-  if (t === undefined) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a time of day (use HH:MM or HH:MM:SS, 24-hour, UTC)` });
-    return z.NEVER;
-  }
-  return { text: v.trim(), sec: t };
-});
-
-/** A time-of-day window (UTC) with the limits in force inside it; see common/throttle-schedule.ts. */
-const throttleWindowSchema = z
-  .strictObject({ from: timeOfDay, to: timeOfDay, bandwidth: rate.optional(), objectsPerSecond: z.number().positive('must be greater than 0').optional() })
-  .superRefine((w, ctx) => {
-    if (w.from.sec === w.to.sec) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must differ from "from" (a window of no time, or of the whole day: use throttle.bandwidth instead)' });
-    if (w.bandwidth === undefined && w.objectsPerSecond === undefined) ctx.addIssue({ code: 'custom', message: 'give bandwidth and/or objectsPerSecond for this window' });
-  });
-
-export const jobFileSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, . _ - (max 63), starting with a letter or digit: it becomes the workflow id ferry-<name>'),
-  mode: z.enum(['copy', 'verify']).optional(),
-  source: endpointSchema,
-  destination: endpointSchema,
-  filter: z
-    .strictObject({
-      modifiedSince: time.optional(),
-      include: z.array(z.string().min(1)).optional(),
-      exclude: z.array(z.string().min(1)).optional(),
-    })
-    .optional(),
-  overwrite: z.enum(['never', 'if-different', 'if-newer', 'always']).optional(),
-  verify: z.enum(['none', 'size', 'checksum', 'content']).optional(),
-  tasks: z.strictObject({ maxObjects: positiveInt(1_000_000).optional(), maxBytes: size('size', 1).optional() }).optional(),
-  concurrency: z.strictObject({ tasks: positiveInt(500).optional(), objects: positiveInt(1024).optional() }).optional(),
-  multipart: z.strictObject({ threshold: size('size', 5 * MiB).optional(), partSize: size('size', 100 * 1024).optional() }).optional(),
-  throttle: z
-    .strictObject({
-      bandwidth: rate.optional(),
-      objectsPerSecond: z.number().positive('must be greater than 0').optional(),
-      schedule: z.array(throttleWindowSchema).max(24, 'at most 24 windows').optional(),
-    })
-    .optional(),
-  retries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').optional(),
-  report: z.strictObject({ path: z.string().min(1).optional() }).optional(),
-});
-
-export type JobFile = z.input<typeof jobFileSchema>;
 
 export interface EndpointConfig {
   type: 's3' | 'oss' | 'fs' | 'http';
@@ -190,7 +89,7 @@ function prefixesOverlap(a: string, b: string): boolean {
 
 /** Validates a parsed job document (from YAML/JSON) and normalises it. Throws InvalidConfigError listing every problem. */
 export function parseJob(doc: unknown): JobSpec {
-  const res = jobFileSchema.safeParse(doc);
+  const res = schema().jobFileSchema.safeParse(doc);
   if (!res.success) throw new InvalidConfigError(formatIssues(res.error));
   const j = res.data;
   const issues: string[] = [];

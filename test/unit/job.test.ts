@@ -51,3 +51,21 @@ test('same bucket with overlapping prefixes is refused', () => {
   parseJob({ ...base, source: { ...dst, prefix: 'x/' }, destination: dst });
   assert.throws(() => parseJob({ ...base, destination: { type: 'http', list: '/l.txt' } }), /read-only/);
 });
+
+test('zod is loaded by the first parseJob, not by importing common/job (workflows import it; only the job workflow validates)', async () => {
+  const { execFile } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const job = join(__dirname, '..', '..', 'common', 'job.ts');
+  const script = `
+    const zod = () => Object.keys(require.cache).filter((k) => /[\\\\/]zod[\\\\/]/.test(k)).length;
+    const { parseJob } = require(${JSON.stringify(job)});
+    const before = zod();
+    parseJob(${JSON.stringify(base)});
+    console.log(JSON.stringify({ before, after: zod() }));`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', '-e', script], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { before: number; after: number };
+  assert.equal(r.before, 0, 'no zod module loaded by the import');
+  assert.ok(r.after > 0, 'parseJob loaded zod');
+});
