@@ -307,7 +307,7 @@ async function runFerry(client: Client, worker: BenchWorker, c: CaseDef): Promis
 
 function median(xs: (number | undefined)[]): number | null {
   const known = xs.filter((x): x is number => x !== undefined);
-  return known.length ? spread(known).median : null;
+  return known.length ? Math.round(spread(known).median * 100) / 100 : null;
 }
 
 function figures(c: CaseDef, runs: Run[]): ToolFigures {
