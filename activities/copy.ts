@@ -444,22 +444,19 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
   }
   const md5 = wantChecksums(b) && (dst.capabilities.etagIsMd5 || (src.capabilities.etagIsMd5 && isMd5Etag(o.etag))) ? createHash('md5') : undefined;
   let body: Readable | Buffer;
-  let bytesRead: () => number;
+  let tap: ThrottledTap | undefined;
   if (o.size <= BUFFERED_PUT_BYTES) {
     // Small objects are read whole and written in one request write: no stream stages between the two sockets.
     await b.bandwidth.take(o.size, b.signal);
-    const buf = await readWhole(got.body, o.size);
-    if (buf.length !== o.size) throw new SizeMismatchError(`read ${buf.length > o.size ? 'more than ' : ''}${buf.length} bytes of ${o.size} from the source`);
-    md5?.update(buf);
-    body = buf;
-    bytesRead = () => buf.length;
+    body = await readWhole(got.body, o.size);
+    if (body.length !== o.size) throw new SizeMismatchError(`read ${body.length > o.size ? 'more than ' : ''}${body.length} bytes of ${o.size} from the source`);
+    md5?.update(body);
   } else {
-    const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, md5 ? [md5] : []);
+    tap = new ThrottledTap(b.bandwidth, b.signal, undefined, md5 ? [md5] : []);
     body = tapped(got.body, tap);
-    bytesRead = () => tap.bytes;
   }
   const res = await dst.put(dstKey, body, { size: o.size, contentType: got.info.contentType, metadata: got.info.metadata, signal: b.signal });
-  if (bytesRead() !== o.size) throw new SizeMismatchError(`read ${bytesRead()} bytes of ${o.size} from the source`);
+  if (tap && tap.bytes !== o.size) throw new SizeMismatchError(`read ${tap.bytes} bytes of ${o.size} from the source`);
   if (md5) {
     const sum = md5.digest('hex');
     if (src.capabilities.etagIsMd5 && isMd5Etag(o.etag) && o.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`source MD5 ${sum} differs from the source ETag ${o.etag}`);
