@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { ControlState } from '../workflows/messages';
+import { childSignal } from '../common/signals';
 
 /** Reads a job's control state; `signal` aborts the read (and any client retry of it). */
 export type ControlSource = (jobWorkflowId: string, signal: AbortSignal) => Promise<ControlState | undefined>;
@@ -17,12 +18,17 @@ export type ControlSource = (jobWorkflowId: string, signal: AbortSignal) => Prom
 export function queryControlSource(client: Client, timeoutMs = 3000): ControlSource {
   return async (jobWorkflowId, signal) => {
     if (signal.aborted) return undefined;
+    // A signal per poll: the client's listener for this call then goes with it, not onto the job's signal (one
+    // per poll for as long as the job runs here).
+    const call = childSignal(signal);
     try {
-      return await client.withAbortSignal(signal, () =>
+      return await client.withAbortSignal(call.signal, () =>
         client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(jobWorkflowId).query<ControlState>('control')),
       );
     } catch {
       return undefined;
+    } finally {
+      call.release();
     }
   };
 }

@@ -10,6 +10,7 @@ import type { JobProgress, JobResult } from '../common/progress';
 import type { BatchCheckpoint, TaskOutcome } from '../workflows/types';
 import { FerryJob, FerryPhase } from '../common/search-attributes';
 import { errorMessage } from '../common/errors';
+import { childSignal } from '../common/signals';
 import { JobStateError, ServerUnreachableError } from './errors';
 
 /** Workflow type name of the job workflow (operators start it by this name with the temporal CLI). */
@@ -91,17 +92,26 @@ export function serverUnavailable(err: unknown): boolean {
 /** How long a command that follows a job waits for a Temporal server that went away before it gives up (exit 3). */
 export const SERVER_OUTAGE_PATIENCE_MS = 5 * 60_000;
 
+/** How long `waitForOutcome` long-polls for the result under one signal before it starts over with a fresh one. */
+export const RESULT_LEASE_MS = 10 * 60_000;
+
 /**
- * `outcomeOf`, riding out Temporal server outages (a restart, a failover): the job keeps its state on the server,
- * so waiting on is right. `onOutage` is called once per outage. After `patienceMs` without the server it gives up
- * with ServerUnreachableError (exit 3); the job is not affected and the same command attaches again.
+ * `outcomeOf` under `signal`, riding out Temporal server outages (a restart, a failover): the job keeps its state
+ * on the server, so waiting on is right. `onOutage` is called once per outage. After `patienceMs` without the server
+ * it gives up with ServerUnreachableError (exit 3); the job is not affected and the same command attaches again.
+ * The client leaves a listener on the signal of every result long poll (one per ~20 s, for days of a job), so the
+ * polls run under a child signal that is replaced every `leaseMs`.
  */
-export async function waitForOutcome(handle: WorkflowHandle, opts: { signal?: AbortSignal; patienceMs?: number; onOutage?: () => void } = {}): Promise<Outcome> {
+export async function waitForOutcome(handle: WorkflowHandle, opts: { signal?: AbortSignal; patienceMs?: number; onOutage?: () => void; leaseMs?: number } = {}): Promise<Outcome> {
   let since: number | undefined;
+  const leaseOver = new Error('result lease over');
   for (;;) {
+    const lease = childSignal(opts.signal);
+    const renew = setTimeout(() => lease.abort(leaseOver), opts.leaseMs ?? RESULT_LEASE_MS);
     try {
-      return await outcomeOf(handle);
+      return await handle.client.withAbortSignal(lease.signal, () => outcomeOf(handle));
     } catch (e) {
+      if (lease.signal.reason === leaseOver && !opts.signal?.aborted) continue;
       if (!serverUnavailable(e) || opts.signal?.aborted) throw e;
       if (since === undefined) {
         since = Date.now();
@@ -113,6 +123,9 @@ export async function waitForOutcome(handle: WorkflowHandle, opts: { signal?: Ab
         );
       }
       await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      clearTimeout(renew);
+      lease.release();
     }
   }
 }

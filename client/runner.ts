@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { jobWorkflowId, type JobSpec } from '../common/job';
 import type { JobProgress, JobResult } from '../common/progress';
+import { childSignal } from '../common/signals';
 import { connect, connectionSettings, type Connected, type ConnectionSettings } from './connection';
 import { ensureEmbeddedServer, ferryHome, findRunningServer, hasDatabase, startEmbeddedServer, type EmbeddedServer } from './embedded-server';
 import { ExitCode, JobStateError } from './errors';
@@ -141,17 +142,13 @@ export async function followJob(client: Client, handle: WorkflowHandle, io: Io, 
   const onOuter = () => polls.abort();
   opts.signal?.addEventListener('abort', onOuter, { once: true });
   const say = info(io, opts.json);
-  const done: Promise<FollowEnd> = client
-    .withAbortSignal(polls.signal, () =>
-      waitForOutcome(handle, {
-        signal: polls.signal,
-        onOutage: () => {
-          clear();
-          say('The Temporal server is unreachable; waiting for it (the job keeps its state there) …');
-        },
-      }),
-    )
-    .then(
+  const done: Promise<FollowEnd> = waitForOutcome(handle, {
+    signal: polls.signal,
+    onOutage: () => {
+      clear();
+      say('The Temporal server is unreachable; waiting for it (the job keeps its state there) …');
+    },
+  }).then(
     (outcome) => ({ kind: 'done', outcome }),
     (error) => {
       if (polls.signal.aborted) return new Promise<FollowEnd>(() => undefined);
@@ -171,7 +168,10 @@ export async function followJob(client: Client, handle: WorkflowHandle, io: Io, 
   try {
     let lastPlain = 0;
     while (!end) {
-      const p = await client.withAbortSignal(polls.signal, () => queryProgress(client, handle, Math.min(5000, intervalMs))).catch(() => undefined);
+      // A signal per poll: the client leaves a listener on it for each call (see common/signals.ts).
+      const poll = childSignal(polls.signal);
+      const p = await client.withAbortSignal(poll.signal, () => queryProgress(client, handle, Math.min(5000, intervalMs))).catch(() => undefined);
+      poll.release();
       if (end) break;
       if (p) {
         if (tty || io.now() - lastPlain >= intervalMs - 50) {

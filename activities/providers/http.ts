@@ -50,7 +50,6 @@ import https from 'node:https';
 import { open, stat as statFile, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { Readable } from 'node:stream';
-import { setMaxListeners } from 'node:events';
 import type { Capabilities, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutResult } from './provider';
 import type { ProviderContext } from './registry';
 import {
@@ -67,6 +66,7 @@ import {
   UnsupportedError,
   isAbortError,
 } from '../../common/errors';
+import { childSignal } from '../../common/signals';
 
 /** Tuning knobs; the defaults suit production, tests shorten the timeouts. */
 export interface HttpProviderOptions {
@@ -541,17 +541,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-/** A signal that follows `parent`, allowed `listeners` listeners without a leak warning; `release` unhooks it. */
-function childSignal(parent: AbortSignal | undefined, listeners: number): { signal?: AbortSignal; release(): void } {
-  if (!parent) return { release() {} };
-  const controller = new AbortController();
-  setMaxListeners(listeners, controller.signal);
-  const follow = () => controller.abort(parent.reason);
-  if (parent.aborted) follow();
-  else parent.addEventListener('abort', follow, { once: true });
-  return { signal: controller.signal, release: () => parent.removeEventListener('abort', follow) };
 }
 
 class HttpProvider implements ObjectProvider {
