@@ -66,6 +66,8 @@ interface Batch {
   copiedSizes: Map<string, ObjectInfo>;
   /** Objects an earlier attempt copied and did not verify (from the checkpoint). */
   priorCopied: ObjectInfo[];
+  /** Objects whose size check is running (see verifySizes); in the checkpoint's unverified list until it ends. */
+  verifying: ObjectInfo[];
   lastBeat: number;
   /** Brings `checkpoint.doneAfterCursor` up to date; run before every heartbeat (O(batch), so not per object). */
   syncDone?: () => void;
@@ -119,6 +121,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     control: undefined,
     copiedSizes: new Map(),
     priorCopied: (checkpoint.copiedUnverified ?? []).map(([key, size, position]) => ({ key, size, lastModified: 0, position: position ?? key })),
+    verifying: [],
     lastBeat: 0,
   };
   const unsubscribe = ctx.hub.subscribe(input.parentId, (state) => {
@@ -157,8 +160,8 @@ interface Window {
 /**
  * Runs windows of the range one after another until the range is done, the job pauses, or the batch has run
  * for BATCH_SECONDS. The next window is listed (and matched against the destination) while the current one's
- * last transfers finish, so lanes never wait for a listing between windows, and a task costs one activity
- * (six history events) per minute rather than per 1,000 objects.
+ * last transfers finish, and a window's size check runs while the next one copies, so lanes never wait for a
+ * listing between windows; a task costs one activity (six history events) per minute rather than per 1,000 objects.
  */
 async function runBatch(b: Batch): Promise<BatchResult> {
   const { input, src, dst, checkpoint } = b;
@@ -172,6 +175,15 @@ async function runBatch(b: Batch): Promise<BatchResult> {
     const index = needIndex ? await destinationIndex(src, dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
     return { entries, done, index };
   };
+  // A window's copies are size-checked (one destination LIST per 1,000) while the next window copies, so lanes do
+  // not wait for that LIST; one check runs at a time, and the batch returns only after the last one.
+  let verifying: Promise<void> | undefined;
+  const verifyCopied = () => {
+    if (job.verify === 'none' || verifyOnly || !(b.copiedSizes.size || b.priorCopied.length)) return;
+    // With the activity's own signal: a pause aborts b.signal, and objects copied before it are verified too.
+    verifying = verifySizes(b, Context.current().cancellationSignal);
+    verifying.catch(() => undefined); // awaited below; one left behind by a failing batch is not an unhandled rejection
+  };
   let upcoming: Promise<Window> = fetchWindow(checkpoint.cursor);
   for (;;) {
     const w = await upcoming;
@@ -184,11 +196,13 @@ async function runBatch(b: Batch): Promise<BatchResult> {
       prefetch.catch(() => undefined); // awaited below when used; a pause or abort drops it
     });
     if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
-    // Objects copied before a pause are verified too (with the activity's own signal: the pause aborted b.signal).
-    if ((b.copiedSizes.size || b.priorCopied.length) && job.verify !== 'none' && !verifyOnly) await verifySizes(b, Context.current().cancellationSignal);
+    await verifying; // the previous window's
+    verifyCopied();
     checkpoint.failuresRecorded = b.failureCount;
     beat(b, true);
     if (paused || !complete || w.done || !more()) {
+      await verifying;
+      checkpoint.failuresRecorded = b.failureCount;
       const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
       return {
         cursor: checkpoint.cursor,
@@ -593,7 +607,7 @@ function copied(b: Batch, dstKey: string, o: ObjectInfo): void {
   if (b.input.job.verify !== 'none') b.copiedSizes.set(dstKey, o);
 }
 
-/** The checkpoint's list of copied, unverified objects: earlier attempts' and this one's, at most ~256 KiB of keys. */
+/** The checkpoint's list of copied, unverified objects: earlier attempts', those being checked and this window's, at most ~256 KiB of keys. */
 function unverifiedList(b: Batch): NonNullable<BatchCheckpoint['copiedUnverified']> {
   const out: NonNullable<BatchCheckpoint['copiedUnverified']> = [];
   let chars = 0;
@@ -605,15 +619,22 @@ function unverifiedList(b: Batch): NonNullable<BatchCheckpoint['copiedUnverified
   };
   // Walks the two lists in place: this runs at every heartbeat, and a spread copy of a long batch's list each time
   // was garbage proportional to the batch.
+  for (const o of b.verifying) if (!add(o)) return out;
   for (const o of b.priorCopied) if (!add(o)) return out;
   for (const o of b.copiedSizes.values()) if (!add(o)) return out;
   return out;
 }
 
-/** After a batch: one destination LIST per 1,000 keys proves every object copied (by any attempt) is there with its size. */
+/**
+ * After a window: one destination LIST per 1,000 keys proves every object copied so far (by any attempt) is there
+ * with its size. Those objects move to `b.verifying` at once, so copies made meanwhile wait for the next check.
+ */
 async function verifySizes(b: Batch, signal: AbortSignal): Promise<void> {
   const seen = new Set<string>();
   const copied = [...b.priorCopied, ...b.copiedSizes.values()].filter((o) => !seen.has(o.key) && !!seen.add(o.key));
+  b.verifying = copied;
+  b.priorCopied = [];
+  b.copiedSizes.clear();
   if (b.src.capabilities.order === 'key') copied.sort((x, y) => compareKeys(x.key, y.key));
   const index = await destinationIndex(b.src, b.dst, b.input.job, copied, signal);
   for (const o of copied) {
@@ -626,8 +647,7 @@ async function verifySizes(b: Batch, signal: AbortSignal): Promise<void> {
     if (err) recordFailure(b, o, err);
   }
   // Synchronously with the counters above: no heartbeat may carry both the verified counts and the list.
-  b.priorCopied = [];
-  b.copiedSizes.clear();
+  b.verifying = [];
 }
 
 /** Exported for unit tests. */
