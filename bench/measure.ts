@@ -34,14 +34,26 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** MemAvailable from /proc/meminfo, bytes (undefined off Linux). */
+function memAvailable(): number | undefined {
+  try {
+    const kb = Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
+    return Number.isFinite(kb) ? kb * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Where the storage servers keep their data: tmpfs (/dev/shm) when it has `needBytes` free, so the VM's disk
- * (writeback of earlier runs, fsync) is not what is measured; the system temp dir otherwise.
+ * Where the storage servers keep their data: tmpfs (/dev/shm) when it has `needBytes` free and the machine has that
+ * much memory available besides 4 GiB for the processes (tmpfs pages are RAM), so the VM's disk (writeback of earlier
+ * runs, fsync) is not what is measured; the system temp dir otherwise.
  */
 export function benchStorageDir(needBytes: number): { dir: string; tmpfs: boolean } {
   try {
     const st = statfsSync('/dev/shm');
-    if (st.bavail * st.bsize >= needBytes) return { dir: mkdtempSync(join('/dev/shm', 'ferry-bench-')), tmpfs: true };
+    const ram = memAvailable();
+    if (st.bavail * st.bsize >= needBytes && (ram === undefined || ram >= needBytes + 4 * 1024 ** 3)) return { dir: mkdtempSync(join('/dev/shm', 'ferry-bench-')), tmpfs: true };
   } catch {
     // no /dev/shm: fall through
   }

@@ -153,9 +153,11 @@ function compileBenchWorker(): string | undefined {
 }
 
 let workerEntry: string | undefined;
+/** Bench workers running now (killed when the run is interrupted). */
+const liveWorkers = new Set<ChildProcess>();
 
 async function startBenchWorker(temporal: TemporalTestServer, env: Record<string, string>, label: string, cpuProfDir?: string): Promise<BenchWorker> {
-  const logFile = join(tempDir(`bench-worker-${label}`), 'worker.log');
+  const logFile = process.env.BENCH_WORKER_LOG_DIR ? join(process.env.BENCH_WORKER_LOG_DIR, `${label}.log`) : join(tempDir(`bench-worker-${label}`), 'worker.log');
   const fd = openSync(logFile, 'a');
   const entry = workerEntry ? [workerEntry] : ['--import', 'tsx', join(__dirname, 'worker.ts')];
   const args = ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
@@ -166,6 +168,8 @@ async function startBenchWorker(temporal: TemporalTestServer, env: Record<string
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);
+  liveWorkers.add(child);
+  child.once('exit', () => liveWorkers.delete(child));
   const pid = child.pid!;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await new Promise<void>((resolve, reject) => {
@@ -397,7 +401,20 @@ async function main(): Promise<void> {
   const storage = benchStorageDir(need);
   process.env.TMPDIR = storage.dir;
   log(`server data and fixtures in ${storage.dir}${storage.tmpfs ? ' (tmpfs)' : ' (no tmpfs with room: disk)'}`);
+  // Interrupted (Ctrl-C, timeout): stop the servers and remove the storage dir, which on tmpfs holds RAM.
+  const servers: { stop(): Promise<void> }[] = [];
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping the servers and workers, removing ${storage.dir}`);
+      for (const w of liveWorkers) w.kill('SIGKILL');
+      void Promise.allSettled(servers.map((x) => x.stop())).finally(() => {
+        rmSync(storage.dir, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
+  }
   const [minio, vgw, temporal] = await Promise.all([startMinio(), startVersitygw({ keepAlive: true, quiet: true }), startTemporal()]);
+  servers.push(minio, vgw, temporal);
   const dataDir = tempDir('bench-data');
   try {
     const client = await temporal.client();

@@ -4,7 +4,7 @@
  * the SDK (versitygw needs that for its owner/ACL xattrs).
  */
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { freePort, httpOk, spawnManaged, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
 
@@ -29,7 +29,8 @@ function rootClient(endpoint: string, accessKeyId: string, secretAccessKey: stri
   return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 }
 
-function wrap(kind: S3TestServer['kind'], port: number, accessKeyId: string, secretAccessKey: string, proc: ManagedProcess): S3TestServer {
+/** `afterEmpty` runs after `emptyBucket` deleted everything (MinIO: purge the trash the deletes left). */
+function wrap(kind: S3TestServer['kind'], port: number, accessKeyId: string, secretAccessKey: string, proc: ManagedProcess, afterEmpty?: () => void): S3TestServer {
   const endpoint = `http://127.0.0.1:${port}`;
   const client = rootClient(endpoint, accessKeyId, secretAccessKey);
   return {
@@ -52,6 +53,7 @@ function wrap(kind: S3TestServer['kind'], port: number, accessKeyId: string, sec
       }
       const ups = await client.send(new ListMultipartUploadsCommand({ Bucket: name }));
       for (const u of ups.Uploads ?? []) await client.send(new AbortMultipartUploadCommand({ Bucket: name, Key: u.Key!, UploadId: u.UploadId! }));
+      afterEmpty?.();
     },
     credentialEnv(profile) {
       const pre = `FERRY_CREDENTIALS_${profile.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_`;
@@ -78,7 +80,14 @@ export async function startMinio(opts: { accessKeyId?: string; secretAccessKey?:
     ownedDirs: [data],
   });
   await waitUntil(proc, 'minio', () => httpOk(`http://127.0.0.1:${port}/minio/health/live`));
-  return wrap('minio', port, accessKeyId, secretAccessKey, proc);
+  // MinIO moves deleted objects to .minio.sys/tmp/.trash and purges it later (every 5 min by default, and not at all
+  // while it is busy): the benchmark's emptied buckets piled up 17 GB there on tmpfs, which is RAM, and the machine
+  // ran out of memory. An emptied bucket's trash goes at once (MinIO's purge finds it gone).
+  const trash = join(data, '.minio.sys', 'tmp', '.trash');
+  const purgeTrash = () => {
+    for (const entry of existsSync(trash) ? readdirSync(trash) : []) rmSync(join(trash, entry), { recursive: true, force: true });
+  };
+  return wrap('minio', port, accessKeyId, secretAccessKey, proc, purgeTrash);
 }
 
 /**
