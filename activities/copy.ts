@@ -10,7 +10,6 @@
  * retried in place (3 attempts, back-off honouring Retry-After), then recorded as failures — never skipped.
  */
 import { createHash } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +26,7 @@ import { compileFilter } from '../common/glob';
 import { compareKeys, mapKey } from '../common/keys';
 import { addCounters, emptyCounters, type Counters, type FailureRecord } from '../common/progress';
 import { ferryMetrics, FerryMetric } from './metrics';
+import { childSignal } from '../common/signals';
 import { BucketNotFoundError, ChecksumMismatchError, NotFoundError, ObjectTooLargeError, SizeMismatchError, SourceChangedError, ThrottledError, errorClass, errorMessage, isAbortError, isRetryable } from '../common/errors';
 
 /** Objects per window of a batch (one source LIST page). */
@@ -100,11 +100,8 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     throttleEvents: 0,
     partsResumed: 0,
   };
-  const abort = new AbortController();
   // Every transfer of the batch listens on this one signal (up to `limits.objects` × parts at once).
-  setMaxListeners(10_000, abort.signal);
-  const onCancel = () => abort.abort(actx.cancellationSignal.reason);
-  actx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  const abort = childSignal(actx.cancellationSignal, 10_000);
   const failures = new FailureLog(ctx.reportDir, input.job.name, input.runTag, input.round, input.n, input.batch);
   if (resumed) await failures.truncateAfter(checkpoint.cursor, (a, b) => comparePositions(src, a, b));
   const b: Batch = {
@@ -141,7 +138,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     clearInterval(ticker);
     ferryMetrics.add(FerryMetric.batchesInFlight, -1);
     unsubscribe();
-    actx.cancellationSignal.removeEventListener('abort', onCancel);
+    abort.release();
   }
 }
 

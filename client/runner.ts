@@ -138,9 +138,7 @@ export async function followJob(client: Client, handle: WorkflowHandle, io: Io, 
     stopSignal?.(signal);
   });
   // The result long poll runs under our own signal too, so it is cancelled when following stops for another reason.
-  const polls = new AbortController();
-  const onOuter = () => polls.abort();
-  opts.signal?.addEventListener('abort', onOuter, { once: true });
+  const polls = childSignal(opts.signal);
   const say = info(io, opts.json);
   const done: Promise<FollowEnd> = waitForOutcome(handle, {
     signal: polls.signal,
@@ -184,7 +182,7 @@ export async function followJob(client: Client, handle: WorkflowHandle, io: Io, 
     return end;
   } finally {
     polls.abort();
-    opts.signal?.removeEventListener('abort', onOuter);
+    polls.release();
     clear();
     unsubscribe();
   }

@@ -13,6 +13,7 @@ import type { ObjectInfo, ObjectProvider } from '../../activities/providers/prov
 import { destinationIndex, overwriteDecision } from '../../activities/range';
 import { mapKey } from '../../common/keys';
 import { errorMessage } from '../../common/errors';
+import { childSignal } from '../../common/signals';
 import type { CliOptions } from '../cli';
 import type { Io } from '../io';
 import { readJobFile } from '../job-file';
@@ -186,9 +187,7 @@ export async function planJob(spec: JobSpec, src: ObjectProvider, dst: ObjectPro
  * throughput from the source, the transfer half a worker would do.
  */
 export async function measureReadRate(src: ObjectProvider, sample: readonly ObjectInfo[], budgetMs: number, concurrency: number, outer?: AbortSignal): Promise<{ objects: number; bytes: number; ms: number; concurrency: number; error?: string }> {
-  const abort = new AbortController();
-  const onOuter = () => abort.abort(outer?.reason);
-  outer?.addEventListener('abort', onOuter, { once: true });
+  const abort = childSignal(outer);
   const timer = setTimeout(() => abort.abort(new Error('sample time is up')), budgetMs);
   const started = performance.now();
   let objects = 0;
@@ -212,7 +211,7 @@ export async function measureReadRate(src: ObjectProvider, sample: readonly Obje
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, sample.length)) }, lane));
   } finally {
     clearTimeout(timer);
-    outer?.removeEventListener('abort', onOuter);
+    abort.release();
   }
   return { objects, bytes, ms: Math.max(1, Math.round(performance.now() - started)), concurrency: Math.max(1, Math.min(concurrency, sample.length)), error };
 }
