@@ -299,15 +299,21 @@ class FsProvider implements ObjectProvider {
       throw mapFsError(e, `mkdir ${dirname(tmp)}`);
     });
     let bytes = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
     try {
-      const src = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(src, counter, createWriteStream(tmp, { highWaterMark: 256 * 1024 }), { signal });
+      if (Buffer.isBuffer(body)) {
+        // A small object read whole: one write, no stream stages. Through Readable.from and a pipeline, 20,000
+        // puts of 16 KiB took twice the time and CPU, with 22-25 mark-compacts instead of 1.
+        await fsp.writeFile(tmp, body, { signal });
+        bytes = body.length;
+      } else {
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            bytes += chunk.length;
+            cb(null, chunk);
+          },
+        });
+        await pipeline(body, counter, createWriteStream(tmp, { highWaterMark: 256 * 1024 }), { signal });
+      }
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw mapFsError(e, 'write');
