@@ -60,7 +60,14 @@ export function syntheticSource(count: number, size: number, mtime = Date.UTC(20
       const start = opts.range?.start ?? 0;
       const end = Math.min(opts.range?.end ?? size - 1, size - 1);
       const n = Math.max(0, end - start + 1);
-      return { body: Readable.from([Buffer.alloc(n, i % 251)]), contentLength: n, info: info(i) };
+      const bytes = Buffer.alloc(n, i % 251);
+      const body = new Readable({
+        read() {
+          this.push(bytes);
+          this.push(null);
+        },
+      });
+      return { body, contentLength: n, info: info(i) };
     },
     async put() {
       throw new Error('read-only');
