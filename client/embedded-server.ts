@@ -10,7 +10,7 @@
  * a Ctrl-C in the terminal reaches Ferry (which detaches cleanly) and not the server, and are stopped by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -254,8 +254,32 @@ export async function ensureEmbeddedServer(opts: EmbeddedServerOptions): Promise
   return startEmbeddedServer(opts);
 }
 
-/** Starts a fresh embedded server (the caller checked that none runs for this data directory). */
+/** How many times a start is tried when the server loses a port race (see startEmbeddedServer). */
+const START_TRIES = 3;
+
+/**
+ * Starts a fresh embedded server (the caller checked that none runs for this data directory).
+ *
+ * The dev server binds ports of its own besides the frontend and UI ports given to it: one per internal
+ * service, the HTTP API and metrics, each picked free a moment before it is bound. Another program can take
+ * one in between (any outgoing connection gets an ephemeral port), and the server then exits during start-up
+ * (`bind: address already in use`, exit 2). Such a start is tried again, up to 3 times on the same ports.
+ */
 export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEmbeddedServerOnce(opts);
+    } catch (e) {
+      if (!(e instanceof PortRaceError) || attempt >= START_TRIES) throw e;
+      opts.log?.(`The embedded Temporal server lost a port to another program during start-up; starting it again (${attempt + 1}/${START_TRIES})…`);
+    }
+  }
+}
+
+/** The server exited during start-up because a port it had picked was taken before it bound it. */
+class PortRaceError extends ServerUnreachableError {}
+
+async function startEmbeddedServerOnce(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => undefined);
   const bin = resolveTemporalBinary(env);
@@ -285,6 +309,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     ...searchAttributeFlags(),
   ];
   const fd = openSync(logFile, 'a', 0o600);
+  const logStart = fstatSync(fd).size;
   let child: ChildProcess;
   try {
     // Own process group: a terminal Ctrl-C reaches Ferry (which detaches cleanly), not the server.
@@ -314,7 +339,10 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       markStopped(opts.dataDir, state);
-      throw new ServerUnreachableError(`the embedded Temporal server exited during start-up (${child.exitCode ?? child.signalCode}): see ${logFile}\n${tail(logFile)}`);
+      const output = readLog(logFile, logStart);
+      const reason = startupFailure(output);
+      const Err = /address already in use/.test(output) ? PortRaceError : ServerUnreachableError;
+      throw new Err(`the embedded Temporal server exited during start-up (${child.exitCode ?? child.signalCode})${reason ? `: ${reason}` : ''}\nsee ${logFile}:\n${lastLines(output)}`);
     }
     if (await healthy(server.address, server.namespace, 1000)) break;
     if (Date.now() > deadline) {
@@ -329,12 +357,23 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
   return server;
 }
 
-function tail(file: string, lines = 15): string {
+/** What the server wrote to its log from byte `from` on (this start's output; the log is appended to). */
+function readLog(file: string, from: number): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    return readFileSync(file).subarray(from).toString('utf8');
   } catch {
     return '';
   }
+}
+
+/** The line that says why a start failed: a Go panic, else the first error the server logged. */
+export function startupFailure(output: string): string | undefined {
+  const lines = output.split('\n').map((l) => l.trim());
+  return lines.find((l) => l.startsWith('panic:')) ?? lines.find((l) => /\b(ERROR|FATAL|level=error)\b|^Error:|failed|address already in use/i.test(l));
+}
+
+function lastLines(output: string, n = 15): string {
+  return output.trimEnd().split('\n').slice(-n).join('\n');
 }
 
 /** `ferry server --stop`: stops the server recorded for `dataDir`. Returns its state, or undefined if none ran. */
