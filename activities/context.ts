@@ -1,6 +1,10 @@
 /**
  * What activities need from the worker (`createActivities(deps)`): where secrets and reports live, how to
- * reach the job workflow for live control, and a per-process cache of opened providers (connection reuse).
+ * reach the job workflow for live control, and a per-process pool of opened providers (connection reuse).
+ *
+ * The pool keeps a provider (its keep-alive connections, its SDK client) while activities use it and for
+ * PROVIDER_IDLE_MS after the last one ended, then closes it: a worker that serves jobs for months, each with
+ * its own bucket or prefix, does not keep every provider it ever opened.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +26,14 @@ export interface ActivityDeps {
   controlIntervalMs?: number;
   /** Start of a job's previous completed scheduled round (for `scheduledRound`); none = no scheduled rounds. */
   lastRound?: LastRoundSource;
+  /** How long an unused provider stays open, ms (default PROVIDER_IDLE_MS). */
+  providerIdleMs?: number;
 }
 
+/** An opened provider is closed this long after the last activity using it ended: 10 minutes. */
+export const PROVIDER_IDLE_MS = 10 * 60_000;
+
+/** What one activity execution sees: its providers stay open until the execution ends. */
 export interface ActivityContext {
   deps: ActivityDeps;
   reportDir: string;
@@ -31,26 +41,106 @@ export interface ActivityContext {
   provider(spec: EndpointConfig): ObjectProvider;
 }
 
+/** The worker's context: opens an ActivityContext per activity execution. */
+export interface WorkerContext {
+  /** Runs one activity execution; the providers it opened are released when `fn` settles. */
+  run<T>(fn: (ctx: ActivityContext) => Promise<T>): Promise<T>;
+  pool: ProviderPool;
+}
+
 /** Default report directory. */
 export function defaultReportDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FERRY_REPORT_DIR ?? join(env.FERRY_HOME ?? join(homedir(), '.ferry'), 'reports');
 }
 
-export function createActivityContext(deps: ActivityDeps): ActivityContext {
-  const cache = new Map<string, ObjectProvider>();
-  const open = deps.openProvider ?? openFromRegistry;
+export function createActivityContext(deps: ActivityDeps): WorkerContext {
+  const pool = new ProviderPool((spec) => (deps.openProvider ?? openFromRegistry)(spec, deps.providers ?? {}), deps.providerIdleMs);
+  const shared = { deps, reportDir: deps.reportDir ?? defaultReportDir(), hub: new ControlHub(deps.control, deps.controlIntervalMs) };
   return {
-    deps,
-    reportDir: deps.reportDir ?? defaultReportDir(),
-    hub: new ControlHub(deps.control, deps.controlIntervalMs),
-    provider(spec) {
-      const key = JSON.stringify(spec);
-      let p = cache.get(key);
-      if (!p) {
-        p = open(spec, deps.providers ?? {});
-        cache.set(key, p);
+    pool,
+    async run(fn) {
+      const leases: ProviderLease[] = [];
+      try {
+        return await fn({
+          ...shared,
+          provider(spec) {
+            const lease = pool.acquire(spec);
+            leases.push(lease);
+            return lease.provider;
+          },
+        });
+      } finally {
+        for (const l of leases) l.release();
       }
-      return p;
     },
   };
+}
+
+export interface ProviderLease {
+  provider: ObjectProvider;
+  release(): void;
+}
+
+interface Pooled {
+  provider: ObjectProvider;
+  users: number;
+  idleSince: number;
+}
+
+/**
+ * Opened providers by endpoint spec, shared by concurrent activities. A provider nobody holds is closed once it
+ * has been idle for `idleMs` (checked every minute at most, on an unref'd timer that runs only while the pool has
+ * providers); the next activity that needs it opens a new one.
+ */
+export class ProviderPool {
+  private readonly entries = new Map<string, Pooled>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly open: (spec: EndpointConfig) => ObjectProvider,
+    private readonly idleMs = PROVIDER_IDLE_MS,
+  ) {}
+
+  /** The provider for `spec` (opened now or shared), held until `release()`. */
+  acquire(spec: EndpointConfig): ProviderLease {
+    const key = JSON.stringify(spec);
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { provider: this.open(spec), users: 0, idleSince: 0 };
+      this.entries.set(key, e);
+      this.sweeper ??= setInterval(() => this.sweep(), Math.min(this.idleMs, 60_000)).unref();
+    }
+    const entry = e;
+    entry.users++;
+    let released = false;
+    return {
+      provider: entry.provider,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--entry.users === 0) entry.idleSince = Date.now();
+      },
+    };
+  }
+
+  /** Closes the providers idle for `idleMs` at `now`; returns how many it closed. */
+  sweep(now = Date.now()): number {
+    let closed = 0;
+    for (const [key, e] of this.entries) {
+      if (e.users > 0 || now - e.idleSince < this.idleMs) continue;
+      this.entries.delete(key);
+      closed++;
+      e.provider.close?.().catch(() => undefined);
+    }
+    if (this.entries.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+    return closed;
+  }
+
+  /** Providers open now. */
+  get size(): number {
+    return this.entries.size;
+  }
 }

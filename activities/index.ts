@@ -1,6 +1,7 @@
 /**
- * `createActivities(deps)`: the activities the worker registers. Each is a thin wrapper that binds the
- * per-worker context (provider cache, report dir, live control) to the implementation in its file.
+ * `createActivities(deps)`: the activities the worker registers. Each is a thin wrapper that runs the
+ * implementation in its file with the per-worker context (provider pool, report dir, live control); the
+ * providers an execution opened are released when it ends.
  */
 import type { ActivityDeps } from './context';
 import { createActivityContext } from './context';
@@ -13,10 +14,10 @@ import type { JobSpec } from '../common/job';
 export function createActivities(deps: ActivityDeps = {}) {
   const ctx = createActivityContext(deps);
   return {
-    preflight: (job: JobSpec) => preflight(ctx, job),
-    planTasks: (input: PlanTasksInput) => planTasks(ctx, input),
-    copyRange: (input: BatchInput) => copyRange(ctx, input),
-    writeReport: (input: ReportInput) => writeReport(ctx, input),
+    preflight: (job: JobSpec) => ctx.run((c) => preflight(c, job)),
+    planTasks: (input: PlanTasksInput) => ctx.run((c) => planTasks(c, input)),
+    copyRange: (input: BatchInput) => ctx.run((c) => copyRange(c, input)),
+    writeReport: (input: ReportInput) => ctx.run((c) => writeReport(c, input)),
     /** Start time (ms) of the job's latest completed scheduled round, if any. */
     lastRoundStart: async (jobName: string): Promise<number | undefined> => {
       if (!deps.lastRound) throw new Error('this worker has no Temporal client for scheduled rounds');
