@@ -367,7 +367,7 @@ function readLog(file: string, from: number): string {
 }
 
 /** The line that says why a start failed: a Go panic, else the first error the server logged. */
-export function startupFailure(output: string): string | undefined {
+function startupFailure(output: string): string | undefined {
   const lines = output.split('\n').map((l) => l.trim());
   return lines.find((l) => l.startsWith('panic:')) ?? lines.find((l) => /\b(ERROR|FATAL|level=error)\b|^Error:|failed|address already in use/i.test(l));
 }
