@@ -366,10 +366,10 @@ function readLog(file: string, from: number): string {
   }
 }
 
-/** The line that says why a start failed: a Go panic, else the first error the server logged. */
+/** The line that says why a start failed: a port already in use, else a Go panic, else the first error logged. */
 function startupFailure(output: string): string | undefined {
   const lines = output.split('\n').map((l) => l.trim());
-  return lines.find((l) => l.startsWith('panic:')) ?? lines.find((l) => /\b(ERROR|FATAL|level=error)\b|^Error:|failed|address already in use/i.test(l));
+  return lines.find((l) => /address already in use/.test(l)) ?? lines.find((l) => l.startsWith('panic:')) ?? lines.find((l) => /\b(ERROR|FATAL|level=error)\b|^Error:|failed/i.test(l));
 }
 
 function lastLines(output: string, n = 15): string {
