@@ -279,6 +279,9 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
 /** The server exited during start-up because a port it had picked was taken before it bound it. */
 class PortRaceError extends ServerUnreachableError {}
 
+/** How the dev server's log says a port was taken. */
+const PORT_TAKEN = /address already in use/;
+
 async function startEmbeddedServerOnce(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => undefined);
@@ -341,7 +344,7 @@ async function startEmbeddedServerOnce(opts: EmbeddedServerOptions): Promise<Emb
       markStopped(opts.dataDir, state);
       const output = readLog(logFile, logStart);
       const reason = startupFailure(output);
-      const Err = /address already in use/.test(output) ? PortRaceError : ServerUnreachableError;
+      const Err = PORT_TAKEN.test(output) ? PortRaceError : ServerUnreachableError;
       throw new Err(`the embedded Temporal server exited during start-up (${child.exitCode ?? child.signalCode})${reason ? `: ${reason}` : ''}\nsee ${logFile}:\n${lastLines(output)}`);
     }
     if (await healthy(server.address, server.namespace, 1000)) break;
@@ -369,7 +372,7 @@ function readLog(file: string, from: number): string {
 /** The line that says why a start failed: a port already in use, else a Go panic, else the first error logged. */
 function startupFailure(output: string): string | undefined {
   const lines = output.split('\n').map((l) => l.trim());
-  return lines.find((l) => /address already in use/.test(l)) ?? lines.find((l) => l.startsWith('panic:')) ?? lines.find((l) => /\b(ERROR|FATAL|level=error)\b|^Error:|failed/i.test(l));
+  return lines.find((l) => PORT_TAKEN.test(l)) ?? lines.find((l) => l.startsWith('panic:')) ?? lines.find((l) => /\b(ERROR|FATAL|level=error)\b|^Error:|failed/i.test(l));
 }
 
 function lastLines(output: string, n = 15): string {

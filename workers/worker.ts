@@ -77,8 +77,8 @@ export const HEAP_GROWING_PERCENT = 50;
  *
  * A worker's live heap is small and flat (25–30 MB after every mark-compact, at 10⁴ and at 10⁶ keys), but it
  * allocates fast, and V8 lets garbage pile up to several times the live size before collecting: in bench case
- * f the worker's peak RSS grew 180 → 284 MiB from 10⁴ to 10⁶ keys with V8's factor and 180 → 217 MiB with
- * 50 %, at no measurable cost in cases a and b (bench/README.md).
+ * f the worker's peak RSS grew 180 → 284 MiB from 10⁴ to 10⁶ keys with V8's factor and 181 → 221 MiB with
+ * 50 %, at no measurable cost in cases a and b (README, Performance).
  */
 export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
   if (execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return false;
