@@ -1,8 +1,8 @@
 /**
  * Distributed mode: three worker processes (FERRY_WORKER_IDENTITY w1..w3) on one Temporal dev server share one
- * fs → MinIO job of a few thousand objects in many tasks. The copy batches spread over all three (counted from
- * the `identity` of ActivityTaskStarted/Completed events in the task histories), one worker is SIGKILLed in the
- * middle of the job, and the destination still ends byte-identical to the source.
+ * fs → MinIO job of a few thousand objects in many tasks. The copy batches spread over all three (w1 and w2 counted
+ * from the `identity` of ActivityTaskStarted/Completed events in the task histories, w3 seen holding a started batch
+ * when it is SIGKILLed in the middle of the job), and the destination still ends byte-identical to the source.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,9 +106,11 @@ test('three worker processes share one job; SIGKILL of one mid-job loses nothing
     );
     // w3 died holding batches: they timed out (heartbeat) and another worker finished them from their cursors.
     assert.ok(per.retried >= 1, 'at least one batch was retried after the kill');
-    for (const id of ['w1', 'w2', 'w3']) assert.ok((per.started[id] ?? 0) > 0, `${id} started batches: ${JSON.stringify(per.started)}`);
+    // w3's part is proven by the describe above (it held a started batch): a history records a Started event only for
+    // an activity's last attempt, so w3 shows in it only if it also finished a batch before the kill, which depends on timing.
+    for (const id of ['w1', 'w2']) assert.ok((per.started[id] ?? 0) > 0, `${id} started batches: ${JSON.stringify(per.started)}`);
     for (const id of ['w1', 'w2']) assert.ok((per.completed[id] ?? 0) > 0, `${id} completed batches: ${JSON.stringify(per.completed)}`);
-    assert.deepEqual(Object.keys(per.started).sort(), ['w1', 'w2', 'w3'], 'only the three workers ran batches');
+    for (const id of Object.keys(per.started)) assert.ok(['w1', 'w2', 'w3'].includes(id), `only the three workers ran batches: ${JSON.stringify(per.started)}`);
 
     const dst = openS3Provider({ type: 's3', endpoint: minio.endpoint, bucket: 'multi', credentials: 'minio' }, { env });
     assert.equal(await assertSameTree(openFsProvider({ type: 'fs', path: src }), dst), OBJECTS);
