@@ -67,8 +67,8 @@ export async function buildWorkflowBundle(): Promise<{ code: string }> {
   return { code: `${code.slice(0, m.index)}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n` };
 }
 
-/** How much V8 lets the old generation grow past what survived the last full GC before the next one: 50 %. */
-export const HEAP_GROWING_PERCENT = 50;
+/** How much V8 lets the old generation grow past what survived the last full GC before the next one: 30 %. */
+export const HEAP_GROWING_PERCENT = 30;
 
 /**
  * Caps the worker's old-generation growth between full GCs at HEAP_GROWING_PERCENT (V8's own factor is up to
@@ -76,14 +76,36 @@ export const HEAP_GROWING_PERCENT = 50;
  * allowed in NODE_OPTIONS: `node --heap-growing-percent=N dist/workers/main.js`). Returns whether it set the cap.
  *
  * A worker's live heap is small and flat (25–30 MB after every mark-compact, at 10⁴ and at 10⁶ keys), but it
- * allocates fast, and V8 lets garbage pile up to several times the live size before collecting: in bench case
- * f the worker's peak RSS grew 180 → 284 MiB from 10⁴ to 10⁶ keys with V8's factor and 181 → 221 MiB with
- * 50 %, at no measurable cost in cases a and b (README, Performance).
+ * allocates fast, and V8 lets garbage pile up to several times the live size before collecting. Bench case f's
+ * peak RSS from 10⁴ to 10⁶ keys, with the workflow thread's semi-space cap below: 175 → 192 MiB at 30 %,
+ * 173 → 196 at 50 %; 180 → 284 with V8's factor and no semi-space cap. Cases a and b measured the same at 30 % and
+ * 50 % (README, Performance).
  */
 export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
   if (execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return false;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
+}
+
+/** The semi-space cap (MB) of the workflow thread's V8 isolate, whose new space is two semi-spaces: 4 MB in all. */
+export const WORKFLOW_SEMI_SPACE_MB = 2;
+
+/**
+ * Runs `spawn`, which starts the SDK's workflow thread, with V8's `--max-semi-space-size` at WORKFLOW_SEMI_SPACE_MB
+ * and sets it back to V8's default (0: sized from the machine's memory) afterwards, unless node was started with
+ * its own value (`--max-semi-space-size` on the command line or in NODE_OPTIONS). V8 reads the flag when it
+ * creates an isolate: the main thread's heap, where activities allocate fast, keeps its 16 MB semi-spaces, and
+ * only isolates created meanwhile get the cap. The workflow thread allocates little (19 scavenges in bench case
+ * f's 10⁶-key run), but V8 let its new space grow 16 → 32 MB between the 10⁴- and 10⁶-key runs.
+ */
+export async function withSmallWorkflowHeap<T>(spawn: () => Promise<T>, execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): Promise<T> {
+  if ([...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--max[-_]semi[-_]space[-_]size\b/.test(a))) return spawn();
+  setFlagsFromString(`--max-semi-space-size=${WORKFLOW_SEMI_SPACE_MB}`);
+  try {
+    return await spawn();
+  } finally {
+    setFlagsFromString('--max-semi-space-size=0');
+  }
 }
 
 export async function createFerryWorker(opts: FerryWorkerOptions): Promise<Worker> {
@@ -101,18 +123,21 @@ export async function createFerryWorker(opts: FerryWorkerOptions): Promise<Worke
     lastRound: visibilityLastRoundSource(client),
     ...opts.deps,
   });
-  return Worker.create({
-    connection: opts.connection,
-    namespace,
-    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities,
-    ...(opts.identity ? { identity: opts.identity } : {}),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 32,
-    maxHeartbeatThrottleInterval: '5s',
-    defaultHeartbeatThrottleInterval: '5s',
-    shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
-  });
+  const bundleCode = await workflowBundle();
+  return withSmallWorkflowHeap(() =>
+    Worker.create({
+      connection: opts.connection,
+      namespace,
+      taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+      workflowBundle: bundleCode,
+      activities,
+      ...(opts.identity ? { identity: opts.identity } : {}),
+      maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 32,
+      maxHeartbeatThrottleInterval: '5s',
+      defaultHeartbeatThrottleInterval: '5s',
+      shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
+    }),
+  );
 }
 
 export { NON_RETRYABLE_ERROR_NAMES };
