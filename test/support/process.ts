@@ -181,6 +181,28 @@ export async function waitUntil(proc: ManagedProcess | undefined, what: string, 
   }
 }
 
+/** A server's log saying a port it was given is taken: Go's bind error, or MinIO's own wording. */
+const PORT_TAKEN = /address already in use|port is already in use/i;
+
+/**
+ * Runs `start` — pick free ports, spawn the server (passing it to `spawned`), wait until it answers — up to 3
+ * times. A port found free can be taken before the server binds it (another server starting at the same time,
+ * an outgoing connection's ephemeral port): a start whose server exited with a port-taken error in its log is
+ * tried again on fresh ports, after stopping what it left (owned directories included). Other failures throw at once.
+ */
+export async function startOnFreshPorts<T>(start: (spawned: (proc: ManagedProcess) => ManagedProcess) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    let proc: ManagedProcess | undefined;
+    try {
+      return await start((p) => (proc = p));
+    } catch (e) {
+      const taken = proc !== undefined && proc.child.exitCode !== null && PORT_TAKEN.test(readFileSync(proc.logFile, 'utf8'));
+      if (!taken || attempt >= 3) throw e;
+      await proc!.stop();
+    }
+  }
+}
+
 /** True when GET `url` answers with `status` (default 200). */
 export async function httpOk(url: string, status = 200): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
-import { freePort, httpOk, spawnManaged, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
+import { freePort, httpOk, spawnManaged, startOnFreshPorts, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
 
 export interface S3TestServer {
   kind: 'minio' | 'versitygw';
@@ -67,18 +67,24 @@ function wrap(kind: S3TestServer['kind'], port: number, accessKeyId: string, sec
 }
 
 /** Starts MinIO (single drive) on a free port; resolves when `/minio/health/live` answers 200. */
-export async function startMinio(opts: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3TestServer> {
+export function startMinio(opts: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3TestServer> {
+  return startOnFreshPorts((spawned) => startMinioOnce(opts, spawned));
+}
+
+async function startMinioOnce(opts: { accessKeyId?: string; secretAccessKey?: string }, spawned: (p: ManagedProcess) => ManagedProcess): Promise<S3TestServer> {
   const accessKeyId = opts.accessKeyId ?? 'minioadmin';
   const secretAccessKey = opts.secretAccessKey ?? 'minioadmin-secret';
   const [port, consolePort] = [await freePort(), await freePort()];
   const data = tempDir('minio');
-  const proc = spawnManaged({
-    name: 'minio',
-    command: toolPath('minio'),
-    args: ['server', data, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
-    env: { MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
-    ownedDirs: [data],
-  });
+  const proc = spawned(
+    spawnManaged({
+      name: 'minio',
+      command: toolPath('minio'),
+      args: ['server', data, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+      env: { MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+      ownedDirs: [data],
+    }),
+  );
   await waitUntil(proc, 'minio', () => httpOk(`http://127.0.0.1:${port}/minio/health/live`));
   // MinIO moves deleted objects to .minio.sys/tmp/.trash and purges it later (every 5 min by default, and not at all
   // while it is busy): the benchmark's emptied buckets piled up 17 GB there on tmpfs, which is RAM, and the machine
@@ -94,20 +100,33 @@ export async function startMinio(opts: { accessKeyId?: string; secretAccessKey?:
  * Starts versitygw (posix backend) on a fresh dir and a free port; resolves when `/health` answers 200. By default it runs as installed: it closes every connection
  * after one response and logs each request. `keepAlive` and `quiet` (the benchmark's setting) turn both off.
  */
-export async function startVersitygw(opts: { accessKeyId?: string; secretAccessKey?: string; keepAlive?: boolean; quiet?: boolean } = {}): Promise<S3TestServer> {
+export function startVersitygw(opts: VersitygwOptions = {}): Promise<S3TestServer> {
+  return startOnFreshPorts((spawned) => startVersitygwOnce(opts, spawned));
+}
+
+interface VersitygwOptions {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  keepAlive?: boolean;
+  quiet?: boolean;
+}
+
+async function startVersitygwOnce(opts: VersitygwOptions, spawned: (p: ManagedProcess) => ManagedProcess): Promise<S3TestServer> {
   const accessKeyId = opts.accessKeyId ?? 'vgwadmin';
   const secretAccessKey = opts.secretAccessKey ?? 'vgwsecret123';
   const port = await freePort();
   const base = tempDir('vgw');
   const [data, vers, sidecar] = ['data', 'versions', 'sidecar'].map((d) => join(base, d)) as [string, string, string];
   for (const d of [data, vers, sidecar]) mkdirSync(d, { recursive: true });
-  const proc = spawnManaged({
-    name: 'versitygw',
-    command: toolPath('versitygw'),
-    args: ['--port', `127.0.0.1:${port}`, '--health', '/health', ...(opts.keepAlive ? ['--keep-alive'] : []), ...(opts.quiet ? ['--quiet'] : []), 'posix', '--sidecar', sidecar, '--versioning-dir', vers, data],
-    env: { ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
-    ownedDirs: [base],
-  });
+  const proc = spawned(
+    spawnManaged({
+      name: 'versitygw',
+      command: toolPath('versitygw'),
+      args: ['--port', `127.0.0.1:${port}`, '--health', '/health', ...(opts.keepAlive ? ['--keep-alive'] : []), ...(opts.quiet ? ['--quiet'] : []), 'posix', '--sidecar', sidecar, '--versioning-dir', vers, data],
+      env: { ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
+      ownedDirs: [base],
+    }),
+  );
   await waitUntil(proc, 'versitygw', () => httpOk(`http://127.0.0.1:${port}/health`));
   return wrap('versitygw', port, accessKeyId, secretAccessKey, proc);
 }

@@ -2,11 +2,11 @@
  * A real Temporal dev server (`temporal server start-dev` from the provisioned CLI) on free loopback ports,
  * SQLite in a temp dir (or a given file, so restart tests reuse it), Ferry's search attributes registered.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { searchAttributeFlags } from '../../common/search-attributes';
-import { freePort, httpOk, spawnManaged, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
+import { freePort, httpOk, spawnManaged, startOnFreshPorts, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
 
 export interface TemporalTestServer {
   address: string;
@@ -39,19 +39,11 @@ export interface TemporalServerOptions {
  * ephemeral port): a server that exits with "address already in use" is started again on fresh ports (3 tries)
  * unless the caller pinned the port.
  */
-export async function startTemporal(opts: TemporalServerOptions = {}): Promise<TemporalTestServer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startTemporalOnce(opts);
-    } catch (e) {
-      if (attempt >= 3 || opts.port !== undefined || !(e instanceof PortTakenError)) throw e;
-    }
-  }
+export function startTemporal(opts: TemporalServerOptions = {}): Promise<TemporalTestServer> {
+  return opts.port !== undefined ? startTemporalOnce(opts, (p) => p) : startOnFreshPorts((spawned) => startTemporalOnce(opts, spawned));
 }
 
-class PortTakenError extends Error {}
-
-async function startTemporalOnce(opts: TemporalServerOptions): Promise<TemporalTestServer> {
+async function startTemporalOnce(opts: TemporalServerOptions, spawned: (p: ManagedProcess) => ManagedProcess): Promise<TemporalTestServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.ui ? await freePort() : undefined;
   const dataDir = opts.dbFile ? undefined : tempDir('temporal');
@@ -60,7 +52,7 @@ async function startTemporalOnce(opts: TemporalServerOptions): Promise<TemporalT
   if (uiPort) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
   for (const [k, v] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
-  const proc = spawnManaged({ name: 'temporal', command: toolPath('temporal'), args, ownedDirs: [] });
+  const proc = spawned(spawnManaged({ name: 'temporal', command: toolPath('temporal'), args, ownedDirs: [] }));
   const address = `127.0.0.1:${port}`;
   const namespace = 'default';
   let connection: Connection | undefined;
@@ -76,9 +68,8 @@ async function startTemporalOnce(opts: TemporalServerOptions): Promise<TemporalT
     });
     if (uiPort) await waitUntil(proc, 'temporal web ui', () => httpOk(`http://127.0.0.1:${uiPort}/`));
   } catch (e) {
-    if (proc.child.exitCode === null || !/bind: address already in use/.test(readFileSync(proc.logFile, 'utf8'))) throw e;
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    throw new PortTakenError((e as Error).message);
+    if (dataDir && proc.child.exitCode !== null) rmSync(dataDir, { recursive: true, force: true });
+    throw e;
   }
   return {
     address,

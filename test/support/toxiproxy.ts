@@ -3,7 +3,7 @@
  * pid, with its HTTP/JSON API wrapped for proxies and toxics (latency, bandwidth, reset_peer, timeout,
  * limit_data, slicer, …). SigV4 stays valid through it: toxiproxy forwards bytes, never rewrites `Host`.
  */
-import { freePort, httpOk, spawnManaged, toolPath, waitUntil, type ManagedProcess } from './process';
+import { freePort, httpOk, spawnManaged, startOnFreshPorts, toolPath, waitUntil, type ManagedProcess } from './process';
 
 /** A toxic as the toxiproxy API takes it (see temporal-notes.md §13). */
 export interface Toxic {
@@ -54,10 +54,14 @@ async function call(api: string, method: string, path: string, body?: unknown): 
 }
 
 /** Starts `toxiproxy-server` on a free loopback port; resolves when `GET /version` answers 200. */
-export async function startToxiproxy(): Promise<ToxiproxyServer> {
+export function startToxiproxy(): Promise<ToxiproxyServer> {
+  return startOnFreshPorts(startToxiproxyOnce);
+}
+
+async function startToxiproxyOnce(spawned: (p: ManagedProcess) => ManagedProcess): Promise<ToxiproxyServer> {
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
-  const proc = spawnManaged({ name: 'toxiproxy', command: toolPath('toxiproxy-server'), args: ['-host', '127.0.0.1', '-port', String(port)] });
+  const proc = spawned(spawnManaged({ name: 'toxiproxy', command: toolPath('toxiproxy-server'), args: ['-host', '127.0.0.1', '-port', String(port)] }));
   await waitUntil(proc, 'toxiproxy', () => httpOk(`${api}/version`));
   let seq = 0;
   const names: string[] = [];
