@@ -190,7 +190,10 @@ const PORT_TAKEN = /address already in use|port is already in use/i;
  * an outgoing connection's ephemeral port): a start whose server exited with a port-taken error in its log is
  * tried again on fresh ports, after stopping what it left (owned directories included). Other failures throw at once.
  */
-export async function startOnFreshPorts<T>(start: (spawned: (proc: ManagedProcess) => ManagedProcess) => Promise<T>): Promise<T> {
+/** Hands a start's spawned server to {@link startOnFreshPorts} (and returns it). */
+export type Spawned = (proc: ManagedProcess) => ManagedProcess;
+
+export async function startOnFreshPorts<T>(start: (spawned: Spawned) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     let proc: ManagedProcess | undefined;
     try {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
-import { freePort, httpOk, spawnManaged, startOnFreshPorts, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
+import { freePort, httpOk, spawnManaged, startOnFreshPorts, type Spawned, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
 
 export interface S3TestServer {
   kind: 'minio' | 'versitygw';
@@ -71,7 +71,7 @@ export function startMinio(opts: { accessKeyId?: string; secretAccessKey?: strin
   return startOnFreshPorts((spawned) => startMinioOnce(opts, spawned));
 }
 
-async function startMinioOnce(opts: { accessKeyId?: string; secretAccessKey?: string }, spawned: (p: ManagedProcess) => ManagedProcess): Promise<S3TestServer> {
+async function startMinioOnce(opts: { accessKeyId?: string; secretAccessKey?: string }, spawned: Spawned): Promise<S3TestServer> {
   const accessKeyId = opts.accessKeyId ?? 'minioadmin';
   const secretAccessKey = opts.secretAccessKey ?? 'minioadmin-secret';
   const [port, consolePort] = [await freePort(), await freePort()];
@@ -111,7 +111,7 @@ interface VersitygwOptions {
   quiet?: boolean;
 }
 
-async function startVersitygwOnce(opts: VersitygwOptions, spawned: (p: ManagedProcess) => ManagedProcess): Promise<S3TestServer> {
+async function startVersitygwOnce(opts: VersitygwOptions, spawned: Spawned): Promise<S3TestServer> {
   const accessKeyId = opts.accessKeyId ?? 'vgwadmin';
   const secretAccessKey = opts.secretAccessKey ?? 'vgwsecret123';
   const port = await freePort();

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { searchAttributeFlags } from '../../common/search-attributes';
-import { freePort, httpOk, spawnManaged, startOnFreshPorts, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
+import { freePort, httpOk, spawnManaged, startOnFreshPorts, type Spawned, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
 
 export interface TemporalTestServer {
   address: string;
@@ -43,7 +43,7 @@ export function startTemporal(opts: TemporalServerOptions = {}): Promise<Tempora
   return opts.port !== undefined ? startTemporalOnce(opts, (p) => p) : startOnFreshPorts((spawned) => startTemporalOnce(opts, spawned));
 }
 
-async function startTemporalOnce(opts: TemporalServerOptions, spawned: (p: ManagedProcess) => ManagedProcess): Promise<TemporalTestServer> {
+async function startTemporalOnce(opts: TemporalServerOptions, spawned: Spawned): Promise<TemporalTestServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.ui ? await freePort() : undefined;
   const dataDir = opts.dbFile ? undefined : tempDir('temporal');

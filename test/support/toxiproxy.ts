@@ -3,7 +3,7 @@
  * pid, with its HTTP/JSON API wrapped for proxies and toxics (latency, bandwidth, reset_peer, timeout,
  * limit_data, slicer, …). SigV4 stays valid through it: toxiproxy forwards bytes, never rewrites `Host`.
  */
-import { freePort, httpOk, spawnManaged, startOnFreshPorts, toolPath, waitUntil, type ManagedProcess } from './process';
+import { freePort, httpOk, spawnManaged, startOnFreshPorts, type Spawned, toolPath, waitUntil, type ManagedProcess } from './process';
 
 /** A toxic as the toxiproxy API takes it (see temporal-notes.md §13). */
 export interface Toxic {
@@ -58,7 +58,7 @@ export function startToxiproxy(): Promise<ToxiproxyServer> {
   return startOnFreshPorts(startToxiproxyOnce);
 }
 
-async function startToxiproxyOnce(spawned: (p: ManagedProcess) => ManagedProcess): Promise<ToxiproxyServer> {
+async function startToxiproxyOnce(spawned: Spawned): Promise<ToxiproxyServer> {
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
   const proc = spawned(spawnManaged({ name: 'toxiproxy', command: toolPath('toxiproxy-server'), args: ['-host', '127.0.0.1', '-port', String(port)] }));

@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { spawnManaged, startOnFreshPorts, tempDir, waitUntil } from '../support/process';
+import { spawnManaged, startOnFreshPorts, tempDir, waitUntil, type Spawned } from '../support/process';
 
 /** A start that spawns `sh` printing `line` and exiting 1, as a server failing at start-up; records its owned dir. */
 function failingStart(line: string, dirs: string[]) {
-  return async (spawned: Parameters<Parameters<typeof startOnFreshPorts>[0]>[0]): Promise<string> => {
+  return async (spawned: Spawned): Promise<string> => {
     const dir = tempDir('fresh-ports');
     dirs.push(dir);
     const proc = spawned(spawnManaged({ name: 'fake-server', command: 'sh', args: ['-c', `echo '${line}' >&2; exit 1`], ownedDirs: [dir] }));
