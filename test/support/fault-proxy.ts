@@ -37,6 +37,13 @@ export interface ProxyRule {
   fault: ProxyFault;
 }
 
+/** One forwarded request, with when it arrived and when its response ended (ms, `performance.now()`). */
+export interface ForwardedRequest extends ProxiedRequest {
+  start: number;
+  /** Undefined while the request is in flight. */
+  end?: number;
+}
+
 export interface RuleHandle {
   readonly hits: number;
   remove(): void;
@@ -54,6 +61,8 @@ export interface FaultProxy {
   readonly writes: Map<string, number>;
   /** Requests forwarded so far. */
   readonly forwarded: number;
+  /** Every forwarded request in arrival order (tests measure transfers in flight from it). */
+  readonly log: ForwardedRequest[];
   stop(): Promise<void>;
 }
 
@@ -78,6 +87,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const rules: { rule: ProxyRule; hits: number; left: number }[] = [];
   const injected: Record<string, number> = {};
   const writes = new Map<string, number>();
+  const log: ForwardedRequest[] = [];
   let forwarded = 0;
   const take = (r: ProxiedRequest): ProxyFault[] => {
     const out: ProxyFault[] = [];
@@ -106,6 +116,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       return;
     }
     forwarded++;
+    const entry: ForwardedRequest = { ...r, start: performance.now() };
+    log.push(entry);
+    res.once('close', () => (entry.end = performance.now()));
     const upReq = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers });
     upReq.on('error', () => res.destroy());
     req.on('error', () => upReq.destroy());
@@ -166,6 +179,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     },
     injected,
     writes,
+    log,
     get forwarded() {
       return forwarded;
     },
