@@ -38,12 +38,17 @@ const SIZES_BY_MODE = quick
   ? { smallCount: 1000, smallSize: 16 * 1024, largeCount: 8, largeSize: 80 * MiB, synthetic: [10_000, 100_000] }
   : { smallCount: 5000, smallSize: 16 * 1024, largeCount: 8, largeSize: 256 * MiB, synthetic: [10_000, 100_000, 1_000_000] };
 const SIZES = { ...SIZES_BY_MODE, synthetic: syntheticArg >= 0 ? argv[syntheticArg + 1]!.split(',').map(Number) : SIZES_BY_MODE.synthetic };
-/** Transfers in flight for every tool: small objects / large objects (× 4 parts each for multipart tools). */
+/** Transfers in flight for every tool: small objects / large objects (objects or parts: Ferry's lanes take parts). */
 const SMALL_CONCURRENCY = 32;
 const LARGE_CONCURRENCY = 8;
 const PART_SIZE = 16 * MiB;
 const MULTIPART_THRESHOLD = 64 * MiB;
-const PART_CONCURRENCY = 4; // Ferry's PART_CONCURRENCY in activities/copy.ts; rclone --s3-upload-concurrency
+/**
+ * rclone --s3-upload-concurrency: one part at a time per file, so `--transfers 8` is 8 transfers in flight, as Ferry's
+ * `objects: 8` (whose free lanes take parts of large objects) and raw's 8 lanes are. rclone was faster so than with
+ * 4 per file (32 in flight) in b: 10.8–12.6 s against 13.0–14.7 s.
+ */
+const RCLONE_UPLOAD_CONCURRENCY = 1;
 
 const log = (s: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
 
@@ -252,7 +257,7 @@ function rcloneFlags(concurrency: number): string[] {
   return [
     '--transfers', String(concurrency),
     '--checkers', String(concurrency),
-    '--s3-upload-concurrency', String(PART_CONCURRENCY),
+    '--s3-upload-concurrency', String(RCLONE_UPLOAD_CONCURRENCY),
     '--s3-chunk-size', `${PART_SIZE / MiB}Mi`,
     '--s3-upload-cutoff', `${MULTIPART_THRESHOLD / MiB}Mi`,
     '--s3-copy-cutoff', `${MULTIPART_THRESHOLD / MiB}Mi`,
