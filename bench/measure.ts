@@ -93,7 +93,7 @@ export function machine(): Machine {
     os: `${platform()} ${release()}`,
     node: process.version,
     loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
-    note: 'shared machine: other test suites ran at the same time, so absolute numbers are noisy; Ferry, rclone and raw run interleaved in the same run to keep ratios comparable',
+    note: 'shared machine whose speed varies within a day (the load averages show what else ran), so absolute numbers are noisy; Ferry, rclone and raw run interleaved in the same run to keep ratios comparable',
   };
 }
 
