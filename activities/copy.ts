@@ -518,7 +518,7 @@ function partSizeFor(b: Batch, size: number): number {
  * upload in progress before it starts another object, so `limits.objects` bounds every transfer in flight (objects
  * and parts alike), one large object's parts spread over up to PART_LANES free lanes, and large objects finish one
  * after another rather than all at the end. (On versitygw, 8 × 256 MiB as 8 uploads at once with 4 parts each cost
- * 8.1–8.4 CPU-s of the server and 4.5–5.0 s; with 8 lanes taking parts in object order, 6.8–7.0 CPU-s and 3.9–4.1 s.)
+ * 8.1–8.4 CPU-s of the server and 4.3–5.0 s; with 8 lanes taking parts in object order, 6.8–7.0 CPU-s and 3.9–4.1 s.)
  */
 class SharedParts {
   /** Lanes working on the upload, the owner's included. */
