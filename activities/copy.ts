@@ -592,7 +592,8 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
   // Registered before the first await, so lanes that come free meanwhile join this upload rather than start
   // another object.
   const partSize = up && !stale ? up.partSize : partSizeFor(b, o.size);
-  const shared = new SharedParts(Math.max(1, Math.ceil(o.size / partSize)) - (up && !stale ? up.parts.length : 0));
+  const total = Math.max(1, Math.ceil(o.size / partSize));
+  const shared = new SharedParts(total - (up && !stale ? up.parts.length : 0));
   b.shared.push(shared);
   try {
     if (up && stale) {
@@ -608,12 +609,11 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
         if (orphan.key === dstKey) await dst.abortMultipart?.(dstKey, orphan.uploadId, { signal: b.signal }).catch(() => undefined);
       }
       const uploadId = await dst.createMultipart!(dstKey, { contentType: head.contentType, metadata: head.metadata, signal: b.signal });
-      up = { uploadId, sourceEtag: o.etag, sourceSize: o.size, sourceModified: o.lastModified, partSize: partSizeFor(b, o.size), parts: [] };
+      up = { uploadId, sourceEtag: o.etag, sourceSize: o.size, sourceModified: o.lastModified, partSize, parts: [] };
       checkpoint.uploads[dstKey] = up;
       beat(b, true);
     }
     const u = up;
-    const total = Math.max(1, Math.ceil(o.size / u.partSize));
     const have = new Set(u.parts.map((p) => p.partNumber));
     checkpoint.partsResumed += have.size;
     const copyParts = serverSide(b) && dst.capabilities.uploadPartCopy && !!dst.uploadPartCopy;

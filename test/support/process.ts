@@ -184,15 +184,15 @@ export async function waitUntil(proc: ManagedProcess | undefined, what: string, 
 /** A server's log saying a port it was given is taken: Go's bind error, or MinIO's own wording. */
 const PORT_TAKEN = /address already in use|port is already in use/i;
 
+/** Hands a start's spawned server to {@link startOnFreshPorts} (and returns it). */
+export type Spawned = (proc: ManagedProcess) => ManagedProcess;
+
 /**
  * Runs `start` — pick free ports, spawn the server (passing it to `spawned`), wait until it answers — up to 3
  * times. A port found free can be taken before the server binds it (another server starting at the same time,
  * an outgoing connection's ephemeral port): a start whose server exited with a port-taken error in its log is
  * tried again on fresh ports, after stopping what it left (owned directories included). Other failures throw at once.
  */
-/** Hands a start's spawned server to {@link startOnFreshPorts} (and returns it). */
-export type Spawned = (proc: ManagedProcess) => ManagedProcess;
-
 export async function startOnFreshPorts<T>(start: (spawned: Spawned) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     let proc: ManagedProcess | undefined;
