@@ -10,6 +10,9 @@ import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
 import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
 
+/** Name prefix of the zero-byte object preflight writes and removes to prove write permission. */
+export const PREFLIGHT_PROBE = '.ferry-preflight-';
+
 /** Source entries listed per planning call before it returns what it has (keeps one call short). */
 const PLAN_LIST_BUDGET = 50_000;
 
@@ -61,7 +64,7 @@ export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<Pre
   }
   if (!dst.capabilities.writable) fatal('destination', job.destination, new InvalidConfigError([`destination.type: ${dst.type} is read-only`]));
   // Write permission: put and remove a zero-byte probe under the destination prefix.
-  const probe = `${job.destination.prefix ?? ''}.ferry-preflight-${randomBytes(6).toString('hex')}`;
+  const probe = `${job.destination.prefix ?? ''}${PREFLIGHT_PROBE}${randomBytes(6).toString('hex')}`;
   try {
     await dst.put(probe, Buffer.alloc(0), { size: 0, signal });
     await dst.delete?.(probe, { signal });

@@ -14,6 +14,7 @@ import { installRuntime } from '../workers/main';
 import { openProvider } from '../activities/providers/registry';
 import { openS3Provider } from '../activities/providers/s3';
 import type { ObjectProvider, PutResult } from '../activities/providers/provider';
+import { PREFLIGHT_PROBE } from '../activities/plan';
 import type { EndpointConfig } from '../common/job';
 import { syntheticSource } from '../test/support/synthetic';
 
@@ -30,16 +31,20 @@ export interface RequestCounts {
 
 const counts: RequestCounts = { dataGet: 0, dataPut: 0, other: {}, lastDataAt: 0, firstDataAt: 0 };
 
-/** Classifies one path-style request: `/bucket/key` GET/PUT move object bytes; anything else is overhead. */
+/**
+ * Classifies one path-style request: `/bucket/key` GET/PUT move object bytes; anything else is overhead, including
+ * preflight's write probe (a PUT and a DELETE of a zero-byte object, counted as `probe`).
+ */
 function countRequest(method: string, path: string): void {
   const hasKey = /^\/[^/]+\/.+/.test(path);
-  if (hasKey && (method === 'GET' || method === 'PUT')) {
+  const probe = hasKey && path.includes(PREFLIGHT_PROBE);
+  if (hasKey && !probe && (method === 'GET' || method === 'PUT')) {
     if (method === 'GET') counts.dataGet++;
     else counts.dataPut++;
     counts.lastDataAt = Date.now();
     counts.firstDataAt ||= counts.lastDataAt;
   } else {
-    const k = `${method} ${hasKey ? 'object' : 'bucket'}`;
+    const k = `${method} ${probe ? 'probe' : hasKey ? 'object' : 'bucket'}`;
     counts.other[k] = (counts.other[k] ?? 0) + 1;
   }
 }
