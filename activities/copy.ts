@@ -174,7 +174,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   const needIndex = verifyOnly || job.overwrite !== 'always';
   const include = compileFilter(job.filter.include, job.filter.exclude);
   const fetchWindow = async (after: string | undefined): Promise<Window> => {
-    const { entries, done } = await listRange(src, job.source.prefix, input.range, after, BATCH_OBJECTS, BATCH_BYTES, b.signal);
+    const { entries, done } = await listRange(src, job.source.prefix, input.range, after, BATCH_OBJECTS, BATCH_BYTES, b.signal, job.name);
     const index = needIndex ? await destinationIndex(src, dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
     return { entries, done, index };
   };

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from '../workflows/types';
 import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
+import { plannedPages } from './range';
 import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
 
 /** Name prefix of the zero-byte object preflight writes and removes to prove write permission. */
@@ -94,6 +95,7 @@ export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Pr
   let after = input.cursor;
   for (;;) {
     const page = await src.list({ prefix: input.job.source.prefix, startAfter: after, limit: 1000, signal: actx.cancellationSignal });
+    plannedPages.keep(input.job.name, src, input.job.source.prefix, after, page);
     for (const o of page.objects) {
       if (cur.objects > 0 && (cur.objects + 1 > maxObjects || cur.bytes + o.size > maxBytes)) {
         close();

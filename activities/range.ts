@@ -1,5 +1,5 @@
 /** Listing a task's key range and matching it against the destination — shared by plan, copy and verify. */
-import type { ObjectInfo, ObjectProvider } from './providers/provider';
+import type { ListPage, ObjectInfo, ObjectProvider } from './providers/provider';
 import type { JobSpec } from '../common/job';
 import type { KeyRange } from '../workflows/types';
 import { compareKeys, mapKey } from '../common/keys';
@@ -11,8 +11,79 @@ export function comparePositions(p: ObjectProvider, a: string, b: string): numbe
 }
 
 /**
+ * Source pages that planning just listed, kept briefly so the batches of the tasks it cut start from them instead
+ * of listing the same keys again: one LIST per 1,000 keys less on the source, and a batch's first window is ready at
+ * once. A page is found by the job's name, the pooled provider instance (one per endpoint spec, credentials
+ * included), the prefix and the position it starts after; it is used once, dropped after `ttlMs`, and pages beyond
+ * `maxEntries` objects in all are not kept (planning lists ahead of the tasks; the first pages are used first). A
+ * batch that runs on another worker, or later, lists as before. So a batch may work from a listing up to `ttlMs`
+ * old, as it always works from one taken before its copies.
+ */
+export class PlannedPages {
+  private readonly pages = new Map<string, { page: ListPage; at: number }>();
+  private readonly ids = new WeakMap<ObjectProvider, number>();
+  private nextId = 0;
+  private entries = 0;
+
+  constructor(
+    private readonly ttlMs = 30_000,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private key(job: string, src: ObjectProvider, prefix: string | undefined, after: string | undefined): string {
+    let id = this.ids.get(src);
+    if (id === undefined) this.ids.set(src, (id = this.nextId++));
+    return `${job}\n${id}\n${prefix ?? ''}\n${after ?? ''}`;
+  }
+
+  /** Drops expired pages (the oldest come first in the map). */
+  private prune(): void {
+    const cutoff = this.now() - this.ttlMs;
+    for (const [k, e] of this.pages) {
+      if (e.at > cutoff) break;
+      this.drop(k);
+    }
+  }
+
+  private drop(k: string): ListPage | undefined {
+    const e = this.pages.get(k);
+    if (!e) return undefined;
+    this.pages.delete(k);
+    this.entries -= e.page.objects.length;
+    return e.page;
+  }
+
+  keep(job: string, src: ObjectProvider, prefix: string | undefined, after: string | undefined, page: ListPage): void {
+    this.prune();
+    const k = this.key(job, src, prefix, after);
+    this.drop(k);
+    if (this.entries + page.objects.length > this.maxEntries) return;
+    this.pages.set(k, { page, at: this.now() });
+    this.entries += page.objects.length;
+  }
+
+  /** The page, removed (`use`) or left for the window that will start there (a look at whether a range goes on). */
+  take(job: string, src: ObjectProvider, prefix: string | undefined, after: string | undefined, use = true): ListPage | undefined {
+    this.prune();
+    if (!this.pages.size) return undefined;
+    const k = this.key(job, src, prefix, after);
+    return use ? this.drop(k) : this.pages.get(k)?.page;
+  }
+
+  /** Objects held now. */
+  get size(): number {
+    return this.entries;
+  }
+}
+
+/** The worker's planned pages: planTasks keeps what it lists, listRange takes them. */
+export const plannedPages = new PlannedPages();
+
+/**
  * Lists source entries after `cursor` up to and including `range.last`: at most `limit` objects, stopping
- * early (after at least one) once `maxBytes` is reached. `done` = the range is exhausted.
+ * early (after at least one) once `maxBytes` is reached. `done` = the range is exhausted. Pages that planning of
+ * job `plannedBy` kept are used instead of listing them again.
  */
 export async function listRange(
   src: ObjectProvider,
@@ -22,12 +93,17 @@ export async function listRange(
   limit: number,
   maxBytes: number,
   signal?: AbortSignal,
+  plannedBy?: string,
 ): Promise<{ entries: ObjectInfo[]; done: boolean }> {
   const entries: ObjectInfo[] = [];
   let bytes = 0;
   let after = cursor ?? range.startAfter;
   for (;;) {
-    const page = await src.list({ prefix, startAfter: after, limit: Math.min(1000, limit - entries.length + 1), signal });
+    // A planned page may hold more entries than asked for: the extra ones end the window (done: false). With the
+    // window full, the next page only tells whether the range goes on: the window that starts there uses it.
+    const full = entries.length >= limit || (entries.length > 0 && bytes >= maxBytes);
+    const planned = plannedBy === undefined ? undefined : plannedPages.take(plannedBy, src, prefix, after, !full);
+    const page = planned ?? (await src.list({ prefix, startAfter: after, limit: Math.min(1000, limit - entries.length + 1), signal }));
     for (const o of page.objects) {
       if (comparePositions(src, o.position, range.last) > 0) return { entries, done: true };
       if (entries.length >= limit || (entries.length > 0 && bytes >= maxBytes)) return { entries, done: false };
