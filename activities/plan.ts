@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from '../workflows/types';
 import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
+import type { ListPage } from './providers/provider';
 import { plannedPages } from './range';
 import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
 
@@ -92,10 +93,17 @@ export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Pr
     cursor = cur.last;
     cur = { objects: 0, bytes: 0 };
   };
+  // A call that lists the rest of the source, when that is at most plannedPages.maxEntries keys (a small job, or
+  // the tail of a large one), leaves its pages to the batches that start next on this worker (see PlannedPages).
+  // The pages of a large listing would be held long before their tasks start, if they ever start here.
+  let pages: { after: string | undefined; page: ListPage }[] | undefined = [];
+  let pageEntries = 0;
   let after = input.cursor;
   for (;;) {
     const page = await src.list({ prefix: input.job.source.prefix, startAfter: after, limit: 1000, signal: actx.cancellationSignal });
-    plannedPages.keep(input.job.name, src, input.job.source.prefix, after, page);
+    pageEntries += page.objects.length;
+    if (pages && pageEntries <= plannedPages.maxEntries) pages.push({ after, page });
+    else pages = undefined;
     for (const o of page.objects) {
       if (cur.objects > 0 && (cur.objects + 1 > maxObjects || cur.bytes + o.size > maxBytes)) {
         close();
@@ -110,6 +118,7 @@ export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Pr
     actx.heartbeat({ after: page.next, listedObjects });
     if (!page.next) {
       close();
+      for (const p of pages ?? []) plannedPages.keep(input.job.name, src, input.job.source.prefix, p.after, p.page);
       return { tasks, cursor, done: true, listedObjects, listedBytes };
     }
     after = page.next;

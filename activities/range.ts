@@ -13,7 +13,7 @@ export function comparePositions(p: ObjectProvider, a: string, b: string): numbe
 /**
  * Source pages that planning just listed, kept briefly so the batches of the tasks it cut start from them instead
  * of listing the same keys again: one LIST per 1,000 keys less on the source, and a batch's first window is ready at
- * once. A page is found by the job's name, the pooled provider instance (one per endpoint spec, credentials
+ * once. planTasks leaves them only when it listed the rest of the source in one call of at most `maxEntries` keys. A page is found by the job's name, the pooled provider instance (one per endpoint spec, credentials
  * included), the prefix and the position it starts after; it is used once, dropped after `ttlMs`, and pages beyond
  * `maxEntries` objects in all are not kept (planning lists ahead of the tasks; the first pages are used first). A
  * batch that runs on another worker, or later, lists as before. So a batch may work from a listing up to `ttlMs`
@@ -27,7 +27,7 @@ export class PlannedPages {
 
   constructor(
     private readonly ttlMs = 30_000,
-    private readonly maxEntries = 10_000,
+    readonly maxEntries = 10_000,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -6,6 +6,7 @@ import { createActivities } from '../../activities';
 import { PlannedPages, listRange } from '../../activities/range';
 import type { ListOptions, ListPage, ObjectProvider } from '../../activities/providers/provider';
 import { parseJob } from '../../common/job';
+import type { PlanTasksResult } from '../../workflows/types';
 import { syntheticSource } from '../support/synthetic';
 
 /** A synthetic source that records the `startAfter` of every LIST it answers. */
@@ -62,7 +63,7 @@ test('planTasks keeps the pages it lists and the batches of its task list only w
   const src = countingSource(2_500);
   const activities = createActivities({ reportDir: '/nonexistent', openProvider: (s) => ((s as { path: string }).path === '/src' ? src : syntheticSource(0, 0)) });
   const job = parseJob({ name: 'planned-pages', source: { type: 'fs', path: '/src' }, destination: { type: 'fs', path: '/dst' } });
-  const plan = await new MockActivityEnvironment().run(activities.planTasks, { job, firstTask: 0, maxTasks: 2 });
+  const plan = (await new MockActivityEnvironment().run(activities.planTasks, { job, firstTask: 0, maxTasks: 2 })) as PlanTasksResult;
   assert.equal(plan.tasks.length, 1);
   assert.deepEqual(src.lists, [undefined, 'k/0000000999', 'k/0000001999'], 'planning lists the source once');
   const range = plan.tasks[0]!.range;
@@ -103,4 +104,15 @@ test('planTasks keeps the pages it lists and the batches of its task list only w
   assert.equal(src.lists.length, 11, 'the re-plan listed 3 pages, the small window none');
   await listRange(src, undefined, range, undefined, 1_000, Infinity, undefined, job.name);
   assert.deepEqual(src.lists.slice(11), [undefined], 'the first page was used by the small window; the second is still there');
+});
+
+test('planTasks leaves no pages when it lists more than the cap (a large job: its tasks start later, or elsewhere)', async () => {
+  const src = countingSource(10_500);
+  const activities = createActivities({ reportDir: '/nonexistent', openProvider: (s) => ((s as { path: string }).path === '/src' ? src : syntheticSource(0, 0)) });
+  const job = parseJob({ name: 'planned-pages-large', source: { type: 'fs', path: '/src' }, destination: { type: 'fs', path: '/dst' } });
+  const plan = (await new MockActivityEnvironment().run(activities.planTasks, { job, firstTask: 0, maxTasks: 4 })) as PlanTasksResult;
+  assert.deepEqual([plan.tasks.length, plan.done, src.lists.length], [2, true, 11]);
+  await listRange(src, undefined, plan.tasks[0]!.range, undefined, 1_000, Infinity, undefined, job.name);
+  assert.equal(src.lists[11], undefined, 'the first task lists for itself');
+  assert.equal(src.lists.length, 13);
 });
