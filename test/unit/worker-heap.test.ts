@@ -34,6 +34,30 @@ test('boundHeapGrowth: a --heap-growing-percent node was started with is kept', 
 });
 
 /**
+ * Runs serialMarking in a fresh node that then makes garbage and 64 KiB buffers (as a large-object copy does);
+ * returns its result and how many of V8's concurrent marking tasks ran.
+ */
+function concurrentMarkingTasks(nodeFlags: string[]): { serial: boolean; tasks: number } {
+  const script = `const { serialMarking } = require(${JSON.stringify(join(REPO_ROOT, 'workers', 'worker.ts'))});
+    console.log('serial=' + serialMarking());
+    const keep = []; for (let i = 0; i < 3e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 5e5) keep.splice(0, 1e5); }
+    for (let i = 0; i < 30000; i++) Buffer.allocUnsafeSlow(65536);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--trace-concurrent-marking', ...nodeFlags, '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const after = r.stdout.slice(r.stdout.indexOf('serial='));
+  return { serial: /serial=true/.test(r.stdout), tasks: (after.match(/Starting major concurrent marking task/g) ?? []).length };
+}
+
+test("serialMarking: V8's concurrent marking helpers stop running (a node started with --concurrent-marking keeps them)", () => {
+  const off = concurrentMarkingTasks([]);
+  const on = concurrentMarkingTasks(['--concurrent-marking']);
+  assert.deepEqual([off.serial, on.serial], [true, false]);
+  console.log(`concurrent marking tasks: ${off.tasks} after serialMarking, ${on.tasks} with --concurrent-marking`);
+  assert.ok(on.tasks >= 5, `with concurrent marking, its tasks ran (${on.tasks})`);
+  assert.ok(off.tasks <= 2, `without it, (almost) none of its tasks ran: ${off.tasks} against ${on.tasks}`);
+});
+
+/**
  * In a fresh node: the largest new space (MiB) of a thread started inside withSmallWorkflowHeap, of one started
  * after it, and of the main thread, each after keeping a 100,000-object ring of survivors (which makes V8 grow a
  * new space to its cap).
