@@ -97,12 +97,10 @@ export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Pr
   // the tail of a large one), leaves its pages to the batches that start next on this worker (see PlannedPages).
   // The pages of a large listing would be held long before their tasks start, if they ever start here.
   let pages: { after: string | undefined; page: ListPage }[] | undefined = [];
-  let pageEntries = 0;
   let after = input.cursor;
   for (;;) {
     const page = await src.list({ prefix: input.job.source.prefix, startAfter: after, limit: 1000, signal: actx.cancellationSignal });
-    pageEntries += page.objects.length;
-    if (pages && pageEntries <= plannedPages.maxEntries) pages.push({ after, page });
+    if (pages && listedObjects + page.objects.length <= plannedPages.maxEntries) pages.push({ after, page });
     else pages = undefined;
     for (const o of page.objects) {
       if (cur.objects > 0 && (cur.objects + 1 > maxObjects || cur.bytes + o.size > maxBytes)) {

@@ -13,11 +13,12 @@ export function comparePositions(p: ObjectProvider, a: string, b: string): numbe
 /**
  * Source pages that planning just listed, kept briefly so the batches of the tasks it cut start from them instead
  * of listing the same keys again: one LIST per 1,000 keys less on the source, and a batch's first window is ready at
- * once. planTasks leaves them only when it listed the rest of the source in one call of at most `maxEntries` keys. A page is found by the job's name, the pooled provider instance (one per endpoint spec, credentials
- * included), the prefix and the position it starts after; it is used once, dropped after `ttlMs`, and pages beyond
- * `maxEntries` objects in all are not kept (planning lists ahead of the tasks; the first pages are used first). A
- * batch that runs on another worker, or later, lists as before. So a batch may work from a listing up to `ttlMs`
- * old, as it always works from one taken before its copies.
+ * once. planTasks leaves them only when it listed the rest of the source in one call of at most `maxEntries` keys.
+ * A page is found by the job's name, the pooled provider instance (one per endpoint spec, credentials included),
+ * the prefix and the position it starts after; it is used once and dropped after `ttlMs`, and pages beyond
+ * `maxEntries` objects in all (several jobs planning on one worker) are not kept. A batch that runs on another
+ * worker, or later, lists as before. So a batch may work from a listing up to `ttlMs` old, as it always works from
+ * one taken before its copies.
  */
 export class PlannedPages {
   private readonly pages = new Map<string, { page: ListPage; at: number }>();
@@ -98,15 +99,15 @@ export async function listRange(
   const entries: ObjectInfo[] = [];
   let bytes = 0;
   let after = cursor ?? range.startAfter;
+  const full = () => entries.length >= limit || (entries.length > 0 && bytes >= maxBytes);
   for (;;) {
     // A planned page may hold more entries than asked for: the extra ones end the window (done: false). With the
     // window full, the next page only tells whether the range goes on: the window that starts there uses it.
-    const full = entries.length >= limit || (entries.length > 0 && bytes >= maxBytes);
-    const planned = plannedBy === undefined ? undefined : plannedPages.take(plannedBy, src, prefix, after, !full);
+    const planned = plannedBy === undefined ? undefined : plannedPages.take(plannedBy, src, prefix, after, !full());
     const page = planned ?? (await src.list({ prefix, startAfter: after, limit: Math.min(1000, limit - entries.length + 1), signal }));
     for (const o of page.objects) {
       if (comparePositions(src, o.position, range.last) > 0) return { entries, done: true };
-      if (entries.length >= limit || (entries.length > 0 && bytes >= maxBytes)) return { entries, done: false };
+      if (full()) return { entries, done: false };
       entries.push(o);
       bytes += o.size;
       if (o.position === range.last) return { entries, done: true };
