@@ -22,6 +22,7 @@ import { TokenBucket, ThrottledTap } from './throttle';
 import { Crc64, combineCrc64Parts } from './checksum/crc64';
 import { comparePositions, destinationIndex, isMd5Etag, listRange, overwriteDecision } from './range';
 import { FailureLog } from './failures';
+import { heapGrowth } from './heap-growth';
 import { compileFilter } from '../common/glob';
 import { compareKeys, mapKey } from '../common/keys';
 import { addCounters, emptyCounters, type Counters, type FailureRecord } from '../common/progress';
@@ -464,6 +465,12 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
     return;
   }
   if (useMultipart) return copyMultipart(b, o, dstKey);
+  return o.size > BUFFERED_PUT_BYTES ? heapGrowth.during(() => putObject(b, o, dstKey)) : putObject(b, o, dstKey);
+}
+
+/** Copies one object with a single GET and PUT: read whole when small, else streamed. */
+async function putObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
+  const { src, dst, input } = b;
   const got = await sourceRead(() => src.get(o.key, { signal: b.signal }));
   try {
     checkUnchanged(o, got.info);
@@ -627,14 +634,16 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
       if (copyParts) {
         part = await dst.uploadPartCopy!(dstKey, u.uploadId, n, { bucket: src.bucket, key: o.key, etag: o.etag }, { start, end }, { signal: b.signal });
       } else {
-        const got = await sourceRead(() => src.get(o.key, { range: { start, end }, signal: b.signal }));
-        const md5 = checksums && dst.capabilities.etagIsMd5 ? createHash('md5') : undefined;
-        const c64 = checksums ? new Crc64() : undefined;
-        const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [md5, c64].filter((h) => h !== undefined));
-        part = await dst.uploadPart!(dstKey, u.uploadId, n, tapped(got.body, tap), size, { signal: b.signal });
-        if (tap.bytes !== size) throw new SizeMismatchError(`part ${n}: read ${tap.bytes} of ${size} bytes`);
-        if (md5 && isMd5Etag(part.etag) && part.etag.toLowerCase() !== md5.digest('hex')) throw new ChecksumMismatchError(`part ${n}: destination ETag differs from the MD5 of the bytes sent`);
-        crc = c64?.toString();
+        [part, crc] = await heapGrowth.during(async () => {
+          const got = await sourceRead(() => src.get(o.key, { range: { start, end }, signal: b.signal }));
+          const md5 = checksums && dst.capabilities.etagIsMd5 ? createHash('md5') : undefined;
+          const c64 = checksums ? new Crc64() : undefined;
+          const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [md5, c64].filter((h) => h !== undefined));
+          const uploaded = await dst.uploadPart!(dstKey, u.uploadId, n, tapped(got.body, tap), size, { signal: b.signal });
+          if (tap.bytes !== size) throw new SizeMismatchError(`part ${n}: read ${tap.bytes} of ${size} bytes`);
+          if (md5 && isMd5Etag(uploaded.etag) && uploaded.etag.toLowerCase() !== md5.digest('hex')) throw new ChecksumMismatchError(`part ${n}: destination ETag differs from the MD5 of the bytes sent`);
+          return [uploaded, c64?.toString()] as const;
+        });
       }
       u.parts.push({ partNumber: n, etag: part.etag, size, crc64: crc });
       beat(b, true);
@@ -684,7 +693,7 @@ async function verifyObject(b: Batch, o: ObjectInfo, dstKey: string, existing: O
     if (o.etag.toLowerCase() !== existing.etag.toLowerCase()) throw new ChecksumMismatchError(`ETag ${existing.etag} at the destination, ${o.etag} at the source`);
     return;
   }
-  const digest = async (p: ObjectProvider, key: string) => {
+  const digest = (p: ObjectProvider, key: string) => heapGrowth.during(async () => {
     const got = await p.get(key, { signal: b.signal });
     const h = new Crc64();
     const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [h]);
@@ -693,7 +702,7 @@ async function verifyObject(b: Batch, o: ObjectInfo, dstKey: string, existing: O
       yield* [];
     });
     return h.toString();
-  };
+  });
   const [a, c] = await Promise.all([digest(b.src, o.key), digest(b.dst, dstKey)]);
   if (a !== c) throw new ChecksumMismatchError(`content differs: CRC-64 ${c} at the destination, ${a} at the source`);
 }

@@ -11,6 +11,7 @@ import type { Duration } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
 import { queryControlSource } from '../activities/control';
 import { visibilityLastRoundSource } from '../activities/rounds';
+import { heapGrowth } from '../activities/heap-growth';
 import { NON_RETRYABLE_ERROR_NAMES } from '../common/errors';
 
 export const DEFAULT_TASK_QUEUE = 'ferry';
@@ -83,7 +84,7 @@ export const HEAP_GROWING_PERCENT = 30;
  */
 export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
   if (execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return false;
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  heapGrowth.cap(HEAP_GROWING_PERCENT);
   return true;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The worker caps V8's old-generation growth between full GCs, and the workflow thread's new space, unless the
- * process was given its own values.
+ * The worker caps V8's old-generation growth between full GCs (raised while transfers stream), and the workflow
+ * thread's new space, unless the process was given its own values.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/ferry';
 import { WORKFLOW_SEMI_SPACE_MB } from '../../workers/worker';
+import { HeapGrowth, STREAMING_HEAP_GROWING_PERCENT } from '../../activities/heap-growth';
 
 /** Runs boundHeapGrowth in a fresh node with V8's GC tracing; returns its result and the growth factors V8 used. */
 function factorsAfterBound(nodeFlags: string[]): { bound: boolean; factors: string[] } {
@@ -31,6 +32,62 @@ test('boundHeapGrowth: a --heap-growing-percent node was started with is kept', 
   const { bound, factors } = factorsAfterBound(['--heap-growing-percent=40']);
   assert.equal(bound, false);
   assert.deepEqual(new Set(factors), new Set(['1.4']));
+});
+
+test('HeapGrowth: growth is raised while any streamed transfer runs and capped again when the last one ends', async () => {
+  const applied: number[] = [];
+  const h = new HeapGrowth((p) => applied.push(p));
+  h.streaming()(); // before a cap: V8's own growth is left alone
+  assert.deepEqual(applied, []);
+  h.cap(30);
+  const first = h.streaming();
+  const second = h.streaming();
+  first();
+  first(); // a second call does nothing
+  assert.deepEqual(applied, [30, STREAMING_HEAP_GROWING_PERCENT]);
+  await assert.rejects(h.during(() => Promise.reject(new Error('part failed'))), /part failed/);
+  assert.deepEqual(applied, [30, STREAMING_HEAP_GROWING_PERCENT]);
+  second();
+  assert.deepEqual(applied, [30, STREAMING_HEAP_GROWING_PERCENT, 30]);
+  assert.equal(await h.during(async () => 'done'), 'done');
+  assert.deepEqual(applied, [30, STREAMING_HEAP_GROWING_PERCENT, 30, STREAMING_HEAP_GROWING_PERCENT, 30]);
+});
+
+/**
+ * In a fresh node with the worker's heap settings and a 250,000-object live heap that does not grow: full GCs in
+ * the second GiB of two 2 GiB runs of 64 KiB buffers (as a streamed copy reads them, 16 in flight), first with
+ * growth capped, then inside heapGrowth.streaming().
+ */
+function fullGcsWhileBuffersChurn(): { capped: number; streaming: number } {
+  const script = `const { boundHeapGrowth, serialMarking } = require(${JSON.stringify(join(REPO_ROOT, 'workers', 'worker.ts'))});
+    const { heapGrowth } = require(${JSON.stringify(join(REPO_ROOT, 'activities', 'heap-growth.ts'))});
+    const { PerformanceObserver, performance, constants } = require('node:perf_hooks');
+    const majors = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.startTime); }).observe({ entryTypes: ['gc'] });
+    boundHeapGrowth(); serialMarking();
+    const live = []; for (let i = 0; i < 250000; i++) live.push({ i, s: 'key-' + i, t: [i] });
+    const churn = async (n) => { const inflight = [];
+      for (let i = 0; i < n; i++) { inflight.push(Buffer.allocUnsafeSlow(65536)); if (inflight.length > 16) inflight.shift();
+        if (i % 16 === 0) await new Promise((r) => setImmediate(r)); } };
+    const count = async () => { await churn(32768); const half = performance.now(); await churn(32768);
+      await new Promise((r) => setTimeout(r, 50)); return majors.filter((t) => t >= half).length; };
+    (async () => {
+      const capped = await count();
+      const end = heapGrowth.streaming();
+      const streaming = await count();
+      end();
+      console.log(JSON.stringify({ capped, streaming, live: live.length }));
+    })();`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { capped: number; streaming: number };
+}
+
+test('heapGrowth.streaming: socket-sized buffers no longer keep full GCs running back to back over a heap that does not grow', () => {
+  const n = fullGcsWhileBuffersChurn();
+  console.log(`full GCs in 2 GiB of 64 KiB buffers: ${n.capped} capped, ${n.streaming} while streaming`);
+  assert.ok(n.capped >= 2, `with growth capped, the buffers alone start full GCs: ${JSON.stringify(n)}`);
+  assert.ok(n.streaming <= 1 && n.streaming < n.capped, `while streaming, (almost) none: ${JSON.stringify(n)}`);
 });
 
 /**
