@@ -39,8 +39,6 @@ const SIZES_BY_MODE = quick
   : { smallCount: 5000, smallSize: 16 * 1024, largeCount: 8, largeSize: 256 * MiB, synthetic: [10_000, 100_000, 1_000_000] };
 const SIZES = { ...SIZES_BY_MODE, synthetic: syntheticArg >= 0 ? argv[syntheticArg + 1]!.split(',').map(Number) : SIZES_BY_MODE.synthetic };
 /** Transfers in flight for every tool: small objects / large objects (objects or parts: Ferry's lanes take parts). */
-/** The glibc malloc settings bin/ferry gives every installed worker unless set (its `: "${NAME:=value}"` lines). */
-const BIN_FERRY_MALLOC = Object.fromEntries([...readFileSync(join(REPO_ROOT, 'bin', 'ferry'), 'utf8').matchAll(/^: "\$\{(MALLOC_\w+):=(\w+)\}"$/gm)].map((m) => [m[1]!, m[2]!]));
 const SMALL_CONCURRENCY = 32;
 const LARGE_CONCURRENCY = 8;
 const PART_SIZE = 16 * MiB;
@@ -170,8 +168,8 @@ async function startBenchWorker(temporal: TemporalTestServer, env: Record<string
   const args = ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    // glibc's malloc settings as bin/ferry (and so `ferry worker` and the Docker image) runs every worker.
-    env: { ...BIN_FERRY_MALLOC, ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, FERRY_LOG_LEVEL: 'WARN', FERRY_REPORT_DIR: tempDir('bench-reports'), ...env },
+    // MALLOC_ARENA_MAX as bin/ferry (and so `ferry worker` and the Docker image) runs every worker.
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, FERRY_LOG_LEVEL: 'WARN', FERRY_REPORT_DIR: tempDir('bench-reports'), ...env },
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);
