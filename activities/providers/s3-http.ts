@@ -207,8 +207,10 @@ export class S3Http {
    * One request without a streamed body (list, head, multipart create/complete/abort, delete, copy): its response
    * text and headers; a non-2xx answer rejects with a service error. Network failures, 5xx and 429 are retried in
    * place (3 attempts in all, as the SDK does; `Retry-After` honoured up to 5 s), so one lost LIST does not fail a batch.
+   * `creates`: the request makes something new each time (CreateMultipartUpload). After a network failure the server
+   * may have made it, so that is not retried here: the caller's retry lists and aborts such an orphan first.
    */
-  private async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal } = {}): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
+  private async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal; creates?: boolean } = {}): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
     const body = opts.body ?? '';
     for (let attempt = 1; ; attempt++) {
       try {
@@ -223,7 +225,7 @@ export class S3Http {
         return { status: res.statusCode!, headers: res.headers, text };
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const again = attempt < 3 && !opts.signal?.aborted && !isAbortError(e) && (status === undefined ? true : status >= 500 || status === 429);
+        const again = attempt < 3 && !opts.signal?.aborted && !isAbortError(e) && (status === undefined ? !opts.creates : status >= 500 || status === 429);
         if (!again) throw e;
         const after = Number((e as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['retry-after']);
         await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : 100 * 4 ** (attempt - 1), undefined, { signal: opts.signal });
@@ -309,7 +311,7 @@ export class S3Http {
 
   /** CreateMultipartUpload: the upload id. */
   async createMultipart(key: string, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string> {
-    const text = (await this.call('POST', key, objectHeaders(contentType, metadata), { query: { uploads: '' }, signal })).text;
+    const text = (await this.call('POST', key, objectHeaders(contentType, metadata), { query: { uploads: '' }, signal, creates: true })).text;
     const id = xmlTag(text, 'UploadId');
     if (!id) throw errorOf(500, '<Code>InternalError</Code><Message>CreateMultipartUpload answered without an UploadId</Message>', {});
     return id;

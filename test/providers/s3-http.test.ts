@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { S3Http, uriEncodePath, signV4, canonicalQuery } from '../../activities/providers/s3-http';
 import { mapS3Error } from '../../activities/providers/s3';
 import { NotFoundError, ThrottledError, TransientError, AccessDeniedError } from '../../common/errors';
@@ -147,6 +147,42 @@ test('a response body that stalls fails with a timeout instead of hanging', asyn
   assert.ok(Date.now() - t0 < 5000);
 });
 
+test('an upload the server stops reading, and a request it never answers, fail with a timeout instead of hanging', async () => {
+  // A peer that accepts connections and then neither reads nor answers.
+  const sockets: Socket[] = [];
+  const silent = createTcpServer((socket) => {
+    socket.pause();
+    socket.on('error', () => undefined);
+    sockets.push(socket);
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const agent = new HttpAgent({ keepAlive: true });
+  const c = new S3Http({
+    endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    bucket: 'bkt',
+    credentials: async () => ({ accessKeyId: 'AKID', secretAccessKey: 'secret' }),
+    httpAgent: agent,
+    httpsAgent: new HttpsAgent(),
+    connectionTimeoutMs: 2000,
+    requestTimeoutMs: 500,
+  });
+  const timedOut = (e: Error) => e.name === 'TimeoutError' && /no response for 0\.5s/.test(e.message) && mapS3Error(e, 'x') instanceof TransientError;
+  try {
+    // 64 MiB: more than the loopback socket buffers hold, so the write itself stalls.
+    let t0 = Date.now();
+    await assert.rejects(c.put('big', Buffer.alloc(64 << 20), 64 << 20, undefined, undefined), timedOut);
+    assert.ok(Date.now() - t0 < 5000, `upload stall noticed after ${Date.now() - t0} ms`);
+    t0 = Date.now();
+    await assert.rejects(c.get('k', undefined), timedOut);
+    assert.ok(Date.now() - t0 < 5000, `missing answer noticed after ${Date.now() - t0} ms`);
+  } finally {
+    agent.destroy();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
 test('a source stream that fails mid-upload aborts the PUT with the source error', async () => {
   handler = (_q, res) => res.writeHead(200).end();
   const failing = new Readable({
@@ -217,4 +253,27 @@ test('multipart on the lean path: create (POST ?uploads), complete with the part
   await client().abort('k', 'u');
   assert.equal(seen[0]!.method, 'DELETE');
   assert.equal(seen[0]!.url, '/bkt/k?uploadId=u');
+});
+
+test('a CreateMultipartUpload whose connection breaks is not sent again (the server may have made the upload); one answered 503 is', async () => {
+  const created = '<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>';
+  let calls = 0;
+  handler = (q, res) => {
+    calls++;
+    q.socket.destroy(); // the upload is made, the answer lost
+    void res;
+  };
+  await assert.rejects(client().createMultipart('k', undefined, undefined), (e: Error) => mapS3Error(e, 'create k') instanceof TransientError);
+  assert.equal(calls, 1);
+
+  calls = 0;
+  handler = (_q, res) => (++calls === 1 ? res.writeHead(503).end('<Error><Code>SlowDown</Code><Message>later</Message></Error>') : res.writeHead(200).end(created));
+  assert.equal(await client().createMultipart('k', undefined, undefined), 'u1');
+  assert.equal(calls, 2);
+
+  // Other requests are still retried in place after a broken connection.
+  calls = 0;
+  handler = (q, res) => (++calls === 1 ? q.socket.destroy() : res.writeHead(204).end());
+  await client().abort('k', 'u1');
+  assert.equal(calls, 2);
 });
