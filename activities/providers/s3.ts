@@ -154,7 +154,9 @@ class S3Provider implements ObjectProvider {
   /** Every request without the SDK (see s3-http.ts); undefined for AWS endpoints. */
   private readonly data: S3Http | undefined;
   private sdkClient: S3Client | undefined;
-  private readonly makeClient: () => S3Client;
+  /** The SDK client for requests that must not be resent after a network failure (see `createMultipart`). */
+  private sdkOnceClient: S3Client | undefined;
+  private readonly makeClient: (maxAttempts?: number) => S3Client;
   private readonly agents: { destroy(): void }[];
 
   constructor(spec: EndpointSpec, ctx: ProviderContext, opts: S3ProviderOptions = {}) {
@@ -173,7 +175,7 @@ class S3Provider implements ObjectProvider {
     const httpsAgent = new HttpsAgent(agentOpts);
     this.agents = [httpAgent, httpsAgent];
     const forcePathStyle = spec.forcePathStyle ?? !!spec.endpoint;
-    this.makeClient = () => {
+    this.makeClient = (maxAttempts = 3) => {
       const { S3Client } = sdk();
       const client = new S3Client({
         region,
@@ -182,7 +184,7 @@ class S3Provider implements ObjectProvider {
         credentials: creds === 'sdk' ? undefined : creds,
         requestChecksumCalculation: spec.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        maxAttempts: 3,
+        maxAttempts,
         requestHandler: new (smithyHttp().NodeHttpHandler)({ httpAgent, httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
       });
       if (opts.onRequest) {
@@ -370,12 +372,20 @@ class S3Provider implements ObjectProvider {
     }
   }
 
+  /**
+   * Sent once on either path: after a network failure the store may have made the upload, and a second create would
+   * leave it orphaned. The caller's retry (copyMultipart) lists and aborts the key's orphans before it creates again.
+   */
   async createMultipart(key: string, opts: WriteOptions = {}): Promise<string> {
     this.validateKey(key);
     return this.send(
       `create multipart s3://${this.bucket}/${key}`,
       (d) => d.createMultipart(key, opts.contentType, opts.metadata, opts.signal),
-      async (s, run) => (await run<{ UploadId?: string }>(new s.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType, Metadata: opts.metadata }))).UploadId!,
+      async (s) => {
+        this.sdkOnceClient ??= this.makeClient(1);
+        const out = await this.sdkOnceClient.send(new s.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType, Metadata: opts.metadata }), { abortSignal: opts.signal });
+        return out.UploadId!;
+      },
       opts.signal,
     );
   }
@@ -489,6 +499,7 @@ class S3Provider implements ObjectProvider {
 
   async close(): Promise<void> {
     this.sdkClient?.destroy();
+    this.sdkOnceClient?.destroy();
     for (const a of this.agents) a.destroy();
   }
 }

@@ -10,7 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { S3Http, uriEncodePath, signV4, canonicalQuery } from '../../activities/providers/s3-http';
-import { mapS3Error } from '../../activities/providers/s3';
+import { mapS3Error, openS3Provider } from '../../activities/providers/s3';
 import { NotFoundError, ThrottledError, TransientError, AccessDeniedError } from '../../common/errors';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
@@ -255,7 +255,7 @@ test('multipart on the lean path: create (POST ?uploads), complete with the part
   assert.equal(seen[0]!.url, '/bkt/k?uploadId=u');
 });
 
-test('a CreateMultipartUpload whose connection breaks is not sent again (the server may have made the upload); one answered 503 is', async () => {
+test('a CreateMultipartUpload whose connection breaks is not sent again (the server may have made the upload), on the lean path and through the SDK; one answered 503 is', async () => {
   const created = '<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>';
   let calls = 0;
   handler = (q, res) => {
@@ -276,4 +276,21 @@ test('a CreateMultipartUpload whose connection breaks is not sent again (the ser
   handler = (q, res) => (++calls === 1 ? q.socket.destroy() : res.writeHead(204).end());
   await client().abort('k', 'u1');
   assert.equal(calls, 2);
+
+  // The SDK path (AWS endpoints) sends the create once too, though its client retries other requests.
+  const viaSdk = openS3Provider({ type: 's3', endpoint: `http://127.0.0.1:${port}`, bucket: 'bkt', credentials: 't' }, { env: { FERRY_CREDENTIALS_T_ACCESS_KEY_ID: 'AKID', FERRY_CREDENTIALS_T_SECRET_ACCESS_KEY: 'secret' } }, { sdkOnly: true });
+  try {
+    calls = 0;
+    handler = (q) => {
+      calls++;
+      q.socket.destroy();
+    };
+    await assert.rejects(viaSdk.createMultipart!('k'), (e: Error) => e instanceof TransientError);
+    assert.equal(calls, 1);
+    calls = 0;
+    await assert.rejects(viaSdk.delete('k'), (e: Error) => e instanceof TransientError);
+    assert.equal(calls, 3);
+  } finally {
+    await viaSdk.close?.();
+  }
 });
