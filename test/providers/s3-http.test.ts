@@ -288,7 +288,7 @@ test('a CreateMultipartUpload whose connection breaks is not sent again (the ser
     await assert.rejects(viaSdk.createMultipart!('k'), (e: Error) => e instanceof TransientError);
     assert.equal(calls, 1);
     calls = 0;
-    await assert.rejects(viaSdk.delete('k'), (e: Error) => e instanceof TransientError);
+    await assert.rejects(viaSdk.delete!('k'), (e: Error) => e instanceof TransientError);
     assert.equal(calls, 3);
   } finally {
     await viaSdk.close?.();
