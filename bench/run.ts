@@ -41,6 +41,8 @@ const SIZES = { ...SIZES_BY_MODE, synthetic: syntheticArg >= 0 ? argv[syntheticA
 /** Transfers in flight for every tool: small objects / large objects (objects or parts: Ferry's lanes take parts). */
 const SMALL_CONCURRENCY = 32;
 const LARGE_CONCURRENCY = 8;
+/** Keys of the untimed job each case-f worker runs first (~4 s; by then a worker's resident set has stopped growing). */
+const SYNTHETIC_WARM_UP_KEYS = 200_000;
 const PART_SIZE = 16 * MiB;
 const MULTIPART_THRESHOLD = 64 * MiB;
 /**
@@ -231,6 +233,16 @@ interface CaseDef {
   raw?: RawInput;
   /** Empties the destination; returns how many objects it held (checked after every run). */
   destination?: { server: S3TestServer; bucket: string };
+  /** An untimed Ferry job on the case's fresh worker before the timed runs (case f). */
+  workerWarmUp?: CaseDef;
+}
+
+/** Case f at `n` keys: synthetic 64-byte objects planned and copied to a null sink. */
+function synthetic(n: number): CaseDef {
+  return {
+    id: `f-${n}`, name: `f: plan+copy ${n.toLocaleString('en')} keys`, description: `${n.toLocaleString('en')} synthetic 64-byte keys → null sink (memory and history growth)`, objects: n, bytes: n * 64, concurrency: 64,
+    job: { source: { type: 'fs', path: `/synthetic/src/${n}` }, destination: { type: 'fs', path: '/synthetic/sink' }, overwrite: 'always', verify: 'none', concurrency: { tasks: 8, objects: 64 } },
+  };
 }
 
 function side(s: S3TestServer, bucket: string): S3Side {
@@ -351,6 +363,14 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
     // do it where the destination assembles multipart uploads, which raw's single PUTs never make: in b, after it,
     // versitygw still used 11.2–12.3 CPU-s in Ferry's first run against 7.3–7.9 in its others, and 19.2–20.5 in
     // rclone's first against 14.6–17.6.
+    // Case f compares peak RSS across key counts, so each size is measured on a worker that has already run the same
+    // untimed job: a worker's resident set grows over its first seconds of work whatever the job size (10⁴-key jobs
+    // repeated on one worker peaked at 172, 175, 179, 181 … 184 MiB by the 20th, then stayed at 176–184 to the 60th),
+    // and without it the 10⁴ case (three runs of 0.3 s) measured a cold worker against warm ones at 10⁶.
+    if (c.workerWarmUp) {
+      const w = await runFerry(ctx.client, worker, c.workerWarmUp);
+      log(`  worker warmed by an untimed ${c.workerWarmUp.objects.toLocaleString('en')}-key job (${w.seconds.toFixed(2)} s, peak RSS ${w.peakRssMiB?.toFixed(0) ?? '?'} MiB)`);
+    }
     for (const [tool, warm] of [['raw', c.raw && (() => runRawLoop(c))], ['rclone', c.rclone && (() => runRclone(ctx.rclone, c, ctx.rcloneEnv))]] as const) {
       if (!warm) continue;
       if (c.destination) await c.destination.server.emptyBucket(c.destination.bucket);
@@ -484,12 +504,7 @@ async function main(): Promise<void> {
         raw: { source: { kind: 's3' as const, ...side(minio, 'small') }, destination: side(minio, 'copy'), mode: 'server-side' as const, concurrency: SMALL_CONCURRENCY },
         destination: { server: minio, bucket: 'copy' },
       },
-      ...SIZES.synthetic.map(
-        (n): CaseDef => ({
-          id: `f-${n}`, name: `f: plan+copy ${n.toLocaleString('en')} keys`, description: `${n.toLocaleString('en')} synthetic 64-byte keys → null sink (memory and history growth)`, objects: n, bytes: n * 64, concurrency: 64,
-          job: { source: { type: 'fs', path: `/synthetic/src/${n}` }, destination: { type: 'fs', path: '/synthetic/sink' }, overwrite: 'always', verify: 'none', concurrency: { tasks: 8, objects: 64 } },
-        }),
-      ),
+      ...SIZES.synthetic.map((n): CaseDef => ({ ...synthetic(n), workerWarmUp: synthetic(SYNTHETIC_WARM_UP_KEYS) })),
     ].filter((c) => want(c.id) || (c.id.startsWith('f-') && want('f')));
 
     // Workers load a prebuilt workflow bundle, as production workers from dist/ do (no webpack in the worker).
