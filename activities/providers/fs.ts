@@ -22,6 +22,8 @@ import { BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, N
 export const FS_INTERNAL_DIR = '.ferry-uploads';
 const MAX_NAME_BYTES = 255;
 const DEFAULT_PAGE = 1000;
+/** Files a listing stats at once (libuv's threadpool runs 4; on NFS each stat is a round trip). */
+const STAT_BATCH = 64;
 
 const capabilities: Capabilities = {
   checksums: [],
@@ -195,6 +197,23 @@ class FsProvider implements ObjectProvider {
     const baseRel = cut >= 0 ? prefix.slice(0, cut + 1) : '';
     if (baseRel && baseRel.split('/').slice(0, -1).some((s) => s === '' || s === '..' || s === '.')) return { objects: [] };
 
+    // Files are stat'ed STAT_BATCH at a time, in walk order (one at a time, 5,000 files took 310–470 ms on tmpfs).
+    const pending: string[] = [];
+    const flush = async () => {
+      const stats = await Promise.all(pending.map((key) => fsp.stat(join(this.root, ...key.split('/'))).catch(() => undefined)));
+      pending.forEach((key, i) => {
+        const st = stats[i];
+        if (!st && key.includes(UNDECODABLE)) {
+          // A name that is not valid UTF-8 decodes lossily (U+FFFD) and cannot be opened by its key: list it
+          // so that stat/get report it as a per-object failure, never skip it silently.
+          out.push({ key, size: 0, lastModified: 0, position: key });
+          return;
+        }
+        if (!st?.isFile()) return; // removed since readdir
+        out.push({ key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key });
+      });
+      pending.length = 0;
+    };
     const walk = async (rel: string): Promise<boolean> => {
       opts.signal?.throwIfAborted();
       const entries = await this.readDirSorted(rel ? join(this.root, ...rel.split('/').filter(Boolean)) : this.root);
@@ -209,24 +228,21 @@ class FsProvider implements ObjectProvider {
         } else {
           if (!key.startsWith(prefix)) continue;
           if (startAfter && compareKeys(key, startAfter) <= 0) continue;
-          if (out.length === limit) {
-            more = true;
-            return false;
+          if (out.length + pending.length === limit) {
+            await flush(); // some may have gone since readdir: then there is room for more
+            if (out.length === limit) {
+              more = true;
+              return false;
+            }
           }
-          const st = await fsp.stat(join(this.root, ...key.split('/'))).catch(() => undefined);
-          if (!st && key.includes(UNDECODABLE)) {
-            // A name that is not valid UTF-8 decodes lossily (U+FFFD) and cannot be opened by its key: list it
-            // so that stat/get report it as a per-object failure, never skip it silently.
-            out.push({ key, size: 0, lastModified: 0, position: key });
-            continue;
-          }
-          if (!st?.isFile()) continue; // removed since readdir
-          out.push({ key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key });
+          pending.push(key);
+          if (pending.length === STAT_BATCH) await flush();
         }
       }
       return true;
     };
     await walk(baseRel);
+    await flush();
     return more ? { objects: out, next: out[out.length - 1]!.position } : { objects: out };
   }
 

@@ -47,3 +47,31 @@ test('a listing right after another writer adds or removes files shows the chang
   unlinkSync(join(root, 'top.txt'));
   assert.deepEqual(await keys(), ['d/a.txt', 'd/b.txt', 'new.txt']);
 });
+
+// Listings stat files 64 at a time: pages must still hold exactly `limit` keys in order, across directories.
+test('pages of a tree larger than one stat batch hold every file once, in key order, with its size', async () => {
+  const root = tempDir('fs-pages');
+  roots.push(root);
+  const want: { key: string; size: number }[] = [];
+  for (const dir of ['', 'a/', 'a/b/', 'c/']) {
+    if (dir) mkdirSync(join(root, dir), { recursive: true });
+    for (let i = 0; i < 90; i++) {
+      const key = `${dir}f${String(i).padStart(3, '0')}`;
+      writeFileSync(join(root, key), Buffer.alloc(i));
+      want.push({ key, size: i });
+    }
+  }
+  const p = openFsProvider({ type: 'fs', path: root });
+  for (const limit of [1, 63, 64, 65, 70, 1000]) {
+    const got: { key: string; size: number }[] = [];
+    let startAfter: string | undefined;
+    for (;;) {
+      const page = await p.list({ limit, startAfter });
+      if (page.next) assert.equal(page.objects.length, limit, `a page of ${limit} not at the end`);
+      got.push(...page.objects.map((o) => ({ key: o.key, size: o.size })));
+      if (!page.next) break;
+      startAfter = page.next;
+    }
+    assert.deepEqual(got, [...want].sort((x, y) => (x.key < y.key ? -1 : 1)), `limit ${limit}`);
+  }
+});
