@@ -423,16 +423,31 @@ class S3Provider implements ObjectProvider {
     return { partNumber, etag: unquote(etag)!, size: (range.end ?? 0) - range.start + 1 };
   }
 
+  /**
+   * A complete the store carried out but whose answer was lost is sent again (in place on the lean path, by the SDK's
+   * retry on the other), and the store then answers NoSuchUpload. That object counts as completed when it is there
+   * now with the parts' total size, a multipart ETag of as many parts, and a modification time since this call began.
+   */
   async completeMultipart(key: string, uploadId: string, parts: UploadedPart[], opts: { signal?: AbortSignal } = {}): Promise<PutResult> {
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-    const etag = await this.send(
-      `complete multipart s3://${this.bucket}/${key}`,
-      (d) => d.complete(key, uploadId, sorted, opts.signal),
-      async (s, run) =>
-        (await run<{ ETag?: string }>(new s.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) } }))).ETag,
-      opts.signal,
-    );
-    return { etag: unquote(etag) };
+    const started = Date.now();
+    try {
+      const etag = await this.send(
+        `complete multipart s3://${this.bucket}/${key}`,
+        (d) => d.complete(key, uploadId, sorted, opts.signal),
+        async (s, run) =>
+          (await run<{ ETag?: string }>(new s.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) } }))).ETag,
+        opts.signal,
+      );
+      return { etag: unquote(etag) };
+    } catch (e) {
+      if (!(e instanceof NotFoundError) || e.code !== 'NoSuchUpload') throw e;
+      const now = await this.stat(key, { signal: opts.signal }).catch(() => undefined);
+      const size = sorted.reduce((n, p) => n + p.size, 0);
+      // Clocks: the store's modification time against the worker's start, with the 15 minutes of skew SigV4 allows.
+      if (!now || now.size !== size || !now.etag?.endsWith(`-${sorted.length}`) || now.lastModified < started - 15 * 60_000) throw e;
+      return { etag: now.etag };
+    }
   }
 
   async abortMultipart(key: string, uploadId: string, opts: { signal?: AbortSignal } = {}): Promise<void> {

@@ -294,3 +294,34 @@ test('a CreateMultipartUpload whose connection breaks is not sent again (the ser
     await viaSdk.close?.();
   }
 });
+
+test('a CompleteMultipartUpload whose answer was lost, then NoSuchUpload on the retry, counts as done when the object is there', async () => {
+  const p = openS3Provider({ type: 's3', endpoint: `http://127.0.0.1:${port}`, bucket: 'bkt', credentials: 't' }, { env: { FERRY_CREDENTIALS_T_ACCESS_KEY_ID: 'AKID', FERRY_CREDENTIALS_T_SECRET_ACCESS_KEY: 'secret' } });
+  const parts = [
+    { partNumber: 2, etag: 'p2', size: 10 },
+    { partNumber: 1, etag: 'p1', size: 20 },
+  ];
+  let completes = 0;
+  const object = { size: 30, etag: '"abc-2"', modified: new Date() };
+  handler = (q, res) => {
+    if (q.method === 'HEAD') {
+      if (!object.size) return void res.writeHead(404).end();
+      return void res.writeHead(200, { 'content-length': String(object.size), etag: object.etag, 'last-modified': object.modified.toUTCString() }).end();
+    }
+    // The store completes the upload, but its answer is lost; the retry finds the upload gone.
+    if (++completes === 1) return void q.socket.destroy();
+    res.writeHead(404).end('<Error><Code>NoSuchUpload</Code><Message>The specified multipart upload does not exist.</Message></Error>');
+  };
+  try {
+    assert.deepEqual(await p.completeMultipart!('k', 'u1', parts), { etag: 'abc-2' });
+    assert.equal(completes, 2);
+    // Not the object this upload makes: the NoSuchUpload stands.
+    for (const other of [{ size: 29 }, { etag: '"abc"' }, { etag: '"abc-3"' }, { modified: new Date(Date.now() - 3_600_000) }, { size: 0 }]) {
+      Object.assign(object, { size: 30, etag: '"abc-2"', modified: new Date() }, other);
+      completes = 0;
+      await assert.rejects(p.completeMultipart!('k', 'u1', parts), (e: Error) => e instanceof NotFoundError && /NoSuchUpload/.test(e.message), JSON.stringify(other));
+    }
+  } finally {
+    await p.close?.();
+  }
+});
