@@ -358,11 +358,6 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
   const runs: Record<'ferry' | 'rclone' | 'raw', Run[]> = { ferry: [], rclone: [], raw: [] };
   const orders = [['ferry', 'rclone', 'raw'], ['rclone', 'raw', 'ferry'], ['raw', 'ferry', 'rclone']] as const;
   try {
-    // One untimed run of each peer first, for the servers: the first runs on them after the fixtures were written
-    // are slow whoever makes them, and would always be Ferry's (the first of the first repeat). Raw alone did not
-    // do it where the destination assembles multipart uploads, which raw's single PUTs never make: in b, after it,
-    // versitygw still used 11.2–12.3 CPU-s in Ferry's first run against 7.3–7.9 in its others, and 19.2–20.5 in
-    // rclone's first against 14.6–17.6.
     // Case f compares peak RSS across key counts, so each size is measured on a worker that has already run the same
     // untimed job: a worker's resident set grows over its first seconds of work whatever the job size (10⁴-key jobs
     // repeated on one worker peaked at 172, 175, 179, 181 … 184 MiB by the 20th, then stayed at 176–184 to the 60th),
@@ -371,6 +366,11 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
       const w = await runFerry(ctx.client, worker, c.workerWarmUp);
       log(`  worker warmed by an untimed ${c.workerWarmUp.objects.toLocaleString('en')}-key job (${w.seconds.toFixed(2)} s, peak RSS ${w.peakRssMiB?.toFixed(0) ?? '?'} MiB)`);
     }
+    // One untimed run of each peer first, for the servers: the first runs on them after the fixtures were written
+    // are slow whoever makes them, and would always be Ferry's (the first of the first repeat). Raw alone did not
+    // do it where the destination assembles multipart uploads, which raw's single PUTs never make: in b, after it,
+    // versitygw still used 11.2–12.3 CPU-s in Ferry's first run against 7.3–7.9 in its others, and 19.2–20.5 in
+    // rclone's first against 14.6–17.6.
     for (const [tool, warm] of [['raw', c.raw && (() => runRawLoop(c))], ['rclone', c.rclone && (() => runRclone(ctx.rclone, c, ctx.rcloneEnv))]] as const) {
       if (!warm) continue;
       if (c.destination) await c.destination.server.emptyBucket(c.destination.bucket);

@@ -33,17 +33,21 @@ before(async () => {
 });
 after(() => server.close());
 
-const client = (requestTimeoutMs = 5000) =>
+const client = (requestTimeoutMs = 5000, target = port, httpAgent = new HttpAgent({ keepAlive: true })) =>
   new S3Http({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${target}`,
     region: 'us-east-1',
     bucket: 'bkt',
     credentials: async () => ({ accessKeyId: 'AKID', secretAccessKey: 'secret', sessionToken: 'tok' }),
-    httpAgent: new HttpAgent({ keepAlive: true }),
+    httpAgent,
     httpsAgent: new HttpsAgent({ keepAlive: true }),
     connectionTimeoutMs: 2000,
     requestTimeoutMs,
   });
+
+/** The whole s3 provider on the local server: its lean path, or the SDK as for AWS endpoints. */
+const provider = (sdkOnly = false) =>
+  openS3Provider({ type: 's3', endpoint: `http://127.0.0.1:${port}`, bucket: 'bkt', credentials: 't' }, { env: { FERRY_CREDENTIALS_T_ACCESS_KEY_ID: 'AKID', FERRY_CREDENTIALS_T_SECRET_ACCESS_KEY: 'secret' } }, { sdkOnly });
 
 test('keys are encoded like AWS UriEncode: only A-Z a-z 0-9 - . _ ~ and "/" stay', () => {
   assert.equal(uriEncodePath("a b/c+d%e!'()*~._-/日"), "a%20b/c%2Bd%25e%21%27%28%29%2A~._-/%E6%97%A5");
@@ -157,16 +161,7 @@ test('an upload the server stops reading, and a request it never answers, fail w
   });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   const agent = new HttpAgent({ keepAlive: true });
-  const c = new S3Http({
-    endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    bucket: 'bkt',
-    credentials: async () => ({ accessKeyId: 'AKID', secretAccessKey: 'secret' }),
-    httpAgent: agent,
-    httpsAgent: new HttpsAgent(),
-    connectionTimeoutMs: 2000,
-    requestTimeoutMs: 500,
-  });
+  const c = client(500, (silent.address() as AddressInfo).port, agent);
   const timedOut = (e: Error) => e.name === 'TimeoutError' && /no response for 0\.5s/.test(e.message) && mapS3Error(e, 'x') instanceof TransientError;
   try {
     // 64 MiB: more than the loopback socket buffers hold, so the write itself stalls.
@@ -278,7 +273,7 @@ test('a CreateMultipartUpload whose connection breaks is not sent again (the ser
   assert.equal(calls, 2);
 
   // The SDK path (AWS endpoints) sends the create once too, though its client retries other requests.
-  const viaSdk = openS3Provider({ type: 's3', endpoint: `http://127.0.0.1:${port}`, bucket: 'bkt', credentials: 't' }, { env: { FERRY_CREDENTIALS_T_ACCESS_KEY_ID: 'AKID', FERRY_CREDENTIALS_T_SECRET_ACCESS_KEY: 'secret' } }, { sdkOnly: true });
+  const viaSdk = provider(true);
   try {
     calls = 0;
     handler = (q) => {
@@ -296,7 +291,7 @@ test('a CreateMultipartUpload whose connection breaks is not sent again (the ser
 });
 
 test('a CompleteMultipartUpload whose answer was lost, then NoSuchUpload on the retry, counts as done when the object is there', async () => {
-  const p = openS3Provider({ type: 's3', endpoint: `http://127.0.0.1:${port}`, bucket: 'bkt', credentials: 't' }, { env: { FERRY_CREDENTIALS_T_ACCESS_KEY_ID: 'AKID', FERRY_CREDENTIALS_T_SECRET_ACCESS_KEY: 'secret' } });
+  const p = provider();
   const parts = [
     { partNumber: 2, etag: 'p2', size: 10 },
     { partNumber: 1, etag: 'p1', size: 20 },
