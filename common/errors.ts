@@ -133,6 +133,11 @@ export function isAbortError(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
 }
 
+/** The error an aborted `signal` fails an operation with (the shape node's own `AbortError` has). */
+export function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: signal.reason as unknown });
+}
+
 /** A short, stable class name for reports: the Ferry name, or `Error` for anything else. */
 export function errorClass(err: unknown): string {
   if (err instanceof FerryError) return err.name;

@@ -55,6 +55,7 @@ import type { ProviderContext } from './registry';
 import {
   AccessDeniedError,
   BucketNotFoundError,
+  abortError,
   FerryError,
   InvalidConfigError,
   InvalidKeyError,
@@ -436,10 +437,6 @@ function parseLastModified(value: string | undefined): number {
   if (!value) return 0;
   const t = Date.parse(value);
   return Number.isNaN(t) ? 0 : t;
-}
-
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: signal.reason as unknown });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

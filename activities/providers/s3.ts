@@ -130,7 +130,10 @@ type HeadFields = Omit<HeadObjectCommandOutput, '$metadata'>;
 function headFields(h: IncomingHttpHeaders): HeadFields {
   const str = (n: string) => (typeof h[n] === 'string' ? (h[n] as string) : undefined);
   const metadata: Record<string, string> = {};
-  for (const [name, v] of Object.entries(h)) if (name.startsWith('x-amz-meta-') && typeof v === 'string') metadata[name.slice(11)] = v;
+  for (const name in h) {
+    const v = h[name];
+    if (name.startsWith('x-amz-meta-') && typeof v === 'string') metadata[name.slice(11)] = v;
+  }
   const modified = str('last-modified');
   return {
     ContentLength: Number(str('content-length') ?? 0),
@@ -288,7 +291,7 @@ class S3Provider implements ObjectProvider {
       `get s3://${this.bucket}/${key}`,
       async (d) => {
         const r = await d.get(key, range, opts.signal);
-        return { ...headFields(r.headers), Body: r.body as Readable | undefined, ContentRange: r.headers['content-range'] };
+        return Object.assign(headFields(r.headers), { Body: r.body as Readable | undefined, ContentRange: r.headers['content-range'] });
       },
       (s, run) => run<HeadFields & { Body?: Readable; ContentRange?: string }>(new s.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range })),
       opts.signal,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
+import { createHash, createHmac } from 'node:crypto';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { S3Http, uriEncodePath, signV4, canonicalQuery } from '../../activities/providers/s3-http';
 import { mapS3Error, openS3Provider } from '../../activities/providers/s3';
@@ -51,6 +52,8 @@ const provider = (sdkOnly = false) =>
 
 test('keys are encoded like AWS UriEncode: only A-Z a-z 0-9 - . _ ~ and "/" stay', () => {
   assert.equal(uriEncodePath("a b/c+d%e!'()*~._-/日"), "a%20b/c%2Bd%25e%21%27%28%29%2A~._-/%E6%97%A5");
+  assert.equal(uriEncodePath('dir-1/a_b.c~/Z9'), 'dir-1/a_b.c~/Z9');
+  assert.equal(uriEncodePath('dir/a=b'), 'dir/a%3Db');
 });
 
 test('the query string is sorted and encoded the same way', () => {
@@ -67,6 +70,47 @@ test('SigV4: every header sent is signed, values canonicalised, the session toke
   const again: Record<string, string> = { host: 'h:9', 'x-amz-meta-a': 'two spaces' };
   signV4('PUT', '/b/k', '', again, { accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' }, 'eu-west-1', new Date('2026-01-02T03:04:05.678Z'));
   assert.equal(again.authorization, h.authorization, 'whitespace runs are collapsed before signing');
+});
+
+test('SigV4 signs exactly as the AWS SDK\'s signer: query, encoded path, whitespace in values, session token', async () => {
+  // @smithy/signature-v4 comes with @aws-sdk/client-s3; it needs a SHA-256 class (HMAC when given a secret).
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  type Data = string | ArrayBuffer | ArrayBufferView;
+  const bytes = (d: Data) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d));
+  class Sha256 {
+    private readonly h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+    constructor(secret?: Data) {
+      this.h = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
+    }
+    update(data: Data): void {
+      this.h.update(bytes(data));
+    }
+    reset(): void {
+      throw new Error('not used by the signer');
+    }
+    async digest(): Promise<Uint8Array> {
+      return this.h.digest();
+    }
+  }
+  const creds = { accessKeyId: 'AKID', secretAccessKey: 'wJalr/K7MDENG+bPxRfi', sessionToken: 'tok+en/=' };
+  const sdk = new SignatureV4({ service: 's3', region: 'eu-central-1', credentials: creds, sha256: Sha256, uriEscapePath: false, applyChecksum: false });
+  const cases: { method: string; key: string; query: Record<string, string>; headers: Record<string, string> }[] = [
+    { method: 'GET', key: 'plain/key.bin', query: {}, headers: { range: 'bytes=0-99' } },
+    { method: 'PUT', key: 'dir/a b+c(1)*ü.txt', query: { partNumber: '3', uploadId: 'a+b/c=' }, headers: { 'content-length': '5', 'content-type': ' text/plain ', 'x-amz-meta-note': 'two  spaces\tand a tab' } },
+    { method: 'POST', key: 'k', query: { uploads: '' }, headers: {} },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5 + i, 678));
+    const path = `/bkt/${uriEncodePath(c.key)}`;
+    const ours: Record<string, string> = { host: '127.0.0.1:9000', ...c.headers };
+    signV4(c.method, path, canonicalQuery(c.query), ours, creds, 'eu-central-1', at);
+    const signed = await sdk.sign(
+      { method: c.method, protocol: 'http:', hostname: '127.0.0.1', port: 9000, path, query: c.query, headers: { host: '127.0.0.1:9000', ...c.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      { signingDate: at },
+    );
+    assert.equal(ours.authorization, signed.headers.authorization, `${c.method} ${c.key}`);
+    assert.equal(ours['x-amz-date'], signed.headers['x-amz-date']);
+  }
 });
 
 test('SigV4 signing keys are cached per secret and region: a second secret or region never signs with the first one\'s key', () => {
@@ -187,6 +231,69 @@ test('a source stream that fails mid-upload aborts the PUT with the source error
     },
   });
   await assert.rejects(client().put('k', failing, 10_000, undefined, undefined), /source broke/);
+});
+
+test('an aborted signal cancels every request in flight on it (headers awaited, body being read, body being sent) and sends no new one', async () => {
+  const arrived: IncomingMessage[] = [];
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    arrived.push(req);
+    // The GET of 'streaming' gets its headers and part of a body that never ends; the others get nothing.
+    if (req.url === '/bkt/streaming') res.writeHead(200, { 'content-length': '100' }).write('partial');
+  };
+  server.prependListener('request', onRequest);
+  handler = () => undefined;
+  try {
+    const ac = new AbortController();
+    const c = client(3000);
+    const waiting = c.get('waiting', undefined, ac.signal);
+    let sent = false;
+    const stalled = new Readable({
+      read() {
+        if (!sent) this.push(Buffer.alloc(10));
+        sent = true;
+      },
+    });
+    const sending = c.put('sending', stalled, 1000, undefined, undefined, ac.signal);
+    const listing = c.list(undefined, undefined, 10, ac.signal);
+    const streaming = await c.get('streaming', undefined, ac.signal);
+    const reading = (async () => {
+      for await (const chunk of streaming.body) void chunk;
+    })();
+    while (arrived.length < 4) await new Promise((r) => setTimeout(r, 10));
+    const closed = Promise.all(arrived.map((r) => new Promise((resolve) => (r.socket.destroyed ? resolve(undefined) : r.socket.once('close', resolve)))));
+    ac.abort(new Error('operator cancelled'));
+    for (const p of [waiting, sending, listing, reading]) {
+      await assert.rejects(p, (e: Error & { code?: string }) => {
+        // The body being read fails with the socket's reset, as with node's own `signal` option.
+        if (p === reading) return true;
+        assert.equal(e.name, 'AbortError');
+        assert.equal(e.code, 'ABORT_ERR');
+        assert.equal((e.cause as Error).message, 'operator cancelled');
+        return true;
+      });
+    }
+    await closed;
+    const before = arrived.length;
+    await assert.rejects(c.get('later', undefined, ac.signal), { name: 'AbortError' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(arrived.length, before, 'nothing is sent on an aborted signal');
+  } finally {
+    server.off('request', onRequest);
+  }
+});
+
+test('requests that completed on a signal are not touched when it aborts later', async () => {
+  handler = (_q, res) => res.writeHead(200, { 'content-length': '5' }).end('hello');
+  const ac = new AbortController();
+  const c = client();
+  for (let i = 0; i < 20; i++) await c.put(`k${i}`, Buffer.from('x'), 1, undefined, undefined, ac.signal);
+  const got = await c.get('k', undefined, ac.signal);
+  const chunks: Buffer[] = [];
+  for await (const chunk of got.body) chunks.push(chunk as Buffer);
+  ac.abort();
+  assert.equal(Buffer.concat(chunks).toString(), 'hello');
+  assert.equal(got.body.destroyed, true);
+  assert.equal(got.body.errored, null);
 });
 
 test('LIST: keys with XML entities decoded, sizes and ETags read, truncation seen; a 503 is retried in place', async () => {
