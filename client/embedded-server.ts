@@ -147,8 +147,9 @@ export async function stopPid(pid: number, graceMs = 10_000, child?: ChildProces
   } catch {
     return;
   }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
+  // Waits run on the monotonic clock: a wall clock stepped forward (NTP, a resumed VM) would cut them short.
+  const deadline = performance.now() + graceMs;
+  while (performance.now() < deadline) {
     if (exited ? child!.exitCode !== null || child!.signalCode !== null : !isAlive(pid)) return;
     await Promise.race([sleep(100), exited ?? sleep(100)]);
   }
@@ -225,14 +226,14 @@ export async function findRunningServer(dataDir: string, waitMs = 15_000): Promi
     markStopped(dataDir, s);
     return undefined;
   }
-  const deadline = Date.now() + waitMs;
+  const deadline = performance.now() + waitMs;
   for (;;) {
     if (await healthy(`${s.ip}:${s.port}`, s.namespace)) return describeServer(s);
     if (!isServerProcess(s.pid)) {
       markStopped(dataDir, s);
       return undefined;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new ServerUnreachableError(`the embedded Temporal server of ${dataDir} (pid ${s.pid}) runs but does not answer on ${s.ip}:${s.port}: stop it with \`ferry server --stop --data-dir ${dataDir}\` (log: ${s.logFile})`);
     }
     await sleep(250);
@@ -338,7 +339,7 @@ async function startEmbeddedServerOnce(opts: EmbeddedServerOptions): Promise<Emb
     child,
     stop: () => stopRecordedServer(state, child, opts.dataDir),
   };
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  const deadline = performance.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       markStopped(opts.dataDir, state);
@@ -348,7 +349,7 @@ async function startEmbeddedServerOnce(opts: EmbeddedServerOptions): Promise<Emb
       throw new Err(`the embedded Temporal server exited during start-up (${child.exitCode ?? child.signalCode})${reason ? `: ${reason}` : ''}\nsee ${logFile}:\n${lastLines(output)}`);
     }
     if (await healthy(server.address, server.namespace, 1000)) break;
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       await server.stop();
       throw new ServerUnreachableError(`the embedded Temporal server did not answer within ${Math.round((opts.startTimeoutMs ?? 60_000) / 1000)} s: see ${logFile}`);
     }

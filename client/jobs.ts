@@ -114,11 +114,11 @@ export async function waitForOutcome(handle: WorkflowHandle, opts: { signal?: Ab
       if (lease.signal.reason === leaseOver && !opts.signal?.aborted) continue;
       if (!serverUnavailable(e) || opts.signal?.aborted) throw e;
       if (since === undefined) {
-        since = Date.now();
+        since = performance.now();
         opts.onOutage?.();
-      } else if (Date.now() - since > (opts.patienceMs ?? SERVER_OUTAGE_PATIENCE_MS)) {
+      } else if (performance.now() - since > (opts.patienceMs ?? SERVER_OUTAGE_PATIENCE_MS)) {
         throw new ServerUnreachableError(
-          `the Temporal server has been unreachable for ${Math.round((Date.now() - since) / 1000)} s (${errorMessage(e)}); the job keeps its state there — run the same command again once the server is back to attach`,
+          `the Temporal server has been unreachable for ${Math.round((performance.now() - since) / 1000)} s (${errorMessage(e)}); the job keeps its state there — run the same command again once the server is back to attach`,
           { cause: e },
         );
       }

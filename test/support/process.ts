@@ -163,10 +163,12 @@ export function spawnManaged(opts: SpawnOptions): ManagedProcess {
 }
 
 /**
- * Polls `check` until it returns true; fails with the process log when the process exits or `timeoutMs` passes.
+ * Polls `check` until it returns true; fails with the process log when the process exits or `timeoutMs` passes
+ * (on the monotonic clock: in clean-clone CI a dev server was reported "not healthy after 60000 ms" 16 s into its
+ * test, so the wall clock had been stepped forward).
  */
 export async function waitUntil(proc: ManagedProcess | undefined, what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let delay = 25;
   for (;;) {
     if (proc && proc.child.exitCode !== null) throw new Error(`${what}: process exited with ${proc.child.exitCode}\n${proc.tail()}`);
@@ -175,7 +177,7 @@ export async function waitUntil(proc: ManagedProcess | undefined, what: string, 
     } catch {
       /* not up yet */
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not healthy after ${timeoutMs} ms\n${proc?.tail() ?? ''}`);
+    if (performance.now() > deadline) throw new Error(`${what}: not healthy after ${timeoutMs} ms\n${proc?.tail() ?? ''}`);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 250);
   }

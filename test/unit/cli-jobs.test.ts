@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { queryProgress, serverUnavailable } from '../../client/jobs';
+import { queryProgress, serverUnavailable, waitForOutcome } from '../../client/jobs';
+import { ServerUnreachableError } from '../../client/errors';
 
 const wrapped = (inner: Error & { code?: number }) => Object.assign(new Error('Failed to query Workflow'), { cause: inner });
 const fakeClient = () => ({ connection: { withDeadline: (_d: number, fn: () => Promise<unknown>) => fn() } }) as unknown as Client;
@@ -20,4 +21,37 @@ test('queryProgress: DEADLINE_EXCEEDED or a server-side CANCELLED (wrapped by th
 test('serverUnavailable recognises UNAVAILABLE in the cause chain', () => {
   assert.equal(serverUnavailable(wrapped(Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14 }))), true);
   assert.equal(serverUnavailable(new Error('Failed to query Workflow')), false);
+});
+
+/** A handle whose result() fails with UNAVAILABLE `outage` times, then resolves; `onFailure` runs at each failure. */
+function handleAfterOutage(outage: number, onFailure: (n: number) => void = () => undefined): WorkflowHandle {
+  let calls = 0;
+  return {
+    client: { withAbortSignal: (_s: AbortSignal, fn: () => Promise<unknown>) => fn() },
+    result: async () => {
+      if (++calls > outage) return { status: 'completed' };
+      onFailure(calls);
+      throw wrapped(Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14 }));
+    },
+  } as unknown as WorkflowHandle;
+}
+
+test('waitForOutcome rides out an outage shorter than its patience even when the wall clock is stepped forward', async () => {
+  const realNow = Date.now;
+  try {
+    // The first failure starts the outage; before the second, the wall clock jumps an hour (NTP, a resumed VM).
+    const handle = handleAfterOutage(2, (n) => {
+      if (n === 2) Date.now = () => realNow() + 3_600_000;
+    });
+    let outages = 0;
+    const outcome = await waitForOutcome(handle, { patienceMs: 3000, onOutage: () => outages++ });
+    assert.deepEqual(outcome, { result: { status: 'completed' } });
+    assert.equal(outages, 1);
+  } finally {
+    Date.now = realNow;
+  }
+});
+
+test('waitForOutcome gives up with ServerUnreachableError once the outage outlasts its patience', async () => {
+  await assert.rejects(waitForOutcome(handleAfterOutage(Infinity), { patienceMs: 1500 }), (e: unknown) => e instanceof ServerUnreachableError && /unreachable for 2 s/.test((e as Error).message));
 });
