@@ -11,7 +11,7 @@ import { startTemporal, type TemporalTestServer } from '../support/temporal';
 import { startMinio } from '../support/s3-servers';
 import { startFaultProxy } from '../support/fault-proxy';
 import { startJob, spawnWorkerProcess } from '../support/ferry';
-import { freePort, tempDir } from '../support/process';
+import { tempDir } from '../support/process';
 import { openFsProvider } from '../../activities/providers/fs';
 import { openS3Provider } from '../../activities/providers/s3';
 import type { JobResult } from '../../common/progress';
@@ -23,8 +23,10 @@ const RESTARTS = FULL ? 6 : 3;
 test(`the Temporal server restarts ${RESTARTS} times mid-job; the same worker process reconnects and the job completes intact`, async () => {
   const dataDir = tempDir('restart-temporal');
   const dbFile = join(dataDir, 'temporal.db');
-  const port = await freePort();
-  let temporal: TemporalTestServer = await startTemporal({ dbFile, port });
+  // The first start picks its ports (started again on fresh ones if another process takes one before the server
+  // binds it: CI once lost a pinned port that way, exit 2); the restarts reuse its port.
+  let temporal: TemporalTestServer = await startTemporal({ dbFile });
+  const port = temporal.port;
   const minio = await startMinio();
   const proxy = await startFaultProxy(minio.endpoint);
   const src = tempDir('restart-src');
