@@ -45,6 +45,11 @@ export const OBJECT_ATTEMPTS = 3;
 export const PART_LANES = 8;
 /** Objects up to this size are read whole, then written in one request write (a streamed copy's tap buffers as much). */
 const BUFFERED_PUT_BYTES = 256 * 1024;
+/**
+ * Single puts of objects from this size on count as streamed transfers for the heap policy (activities/heap-growth.ts):
+ * node gives every body this large a buffer of its own outside V8's heap (Buffer's shared pool takes smaller ones).
+ */
+export const HEAP_BODY_BYTES = 4 * 1024;
 /** Heartbeat details must stay small: objects are cut into at most this many parts. */
 const MAX_TRACKED_PARTS = 1000;
 const FAILURE_SAMPLE = 10;
@@ -465,7 +470,7 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
     return;
   }
   if (useMultipart) return copyMultipart(b, o, dstKey);
-  return o.size > BUFFERED_PUT_BYTES ? heapGrowth.during(() => putObject(b, o, dstKey)) : putObject(b, o, dstKey);
+  return o.size >= HEAP_BODY_BYTES ? heapGrowth.during(() => putObject(b, o, dstKey)) : putObject(b, o, dstKey);
 }
 
 /** Copies one object with a single GET and PUT: read whole when small, else streamed. */

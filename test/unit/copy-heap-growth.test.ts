@@ -1,7 +1,7 @@
 /**
  * The copy path marks streamed transfers for the worker's heap policy (activities/heap-growth.ts): a streamed
- * single put and every part upload run inside heapGrowth.streaming(), a small object read whole does not, and
- * none is left marked after the batch.
+ * single put, a put of a body read whole from HEAP_BODY_BYTES on, and every part upload run inside
+ * heapGrowth.streaming(); a tiny object does not, and none is left marked after the batch.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
+import { HEAP_BODY_BYTES } from '../../activities/copy';
 import { openProvider } from '../../activities/providers/registry';
 import type { ObjectProvider } from '../../activities/providers/provider';
 import { heapGrowth } from '../../activities/heap-growth';
@@ -17,11 +18,12 @@ import { HEAP_GROWING_PERCENT } from '../../workers/worker';
 import { parseJob } from '../../common/job';
 import type { BatchInput, BatchResult } from '../../workflows/types';
 
-test('streamed copies and part uploads run as streamed transfers; small objects do not', async () => {
+test('streamed copies, part uploads and bodies from 4 KiB run as streamed transfers; tiny objects do not', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-heap-growth-'));
   try {
     for (const d of ['src', 'dst']) mkdirSync(join(dir, d));
-    writeFileSync(join(dir, 'src', 'a-small.bin'), Buffer.alloc(1024, 1));
+    writeFileSync(join(dir, 'src', 'a-tiny.bin'), Buffer.alloc(HEAP_BODY_BYTES - 1, 1));
+    writeFileSync(join(dir, 'src', 'ab-whole.bin'), Buffer.alloc(16 * 1024, 4));
     writeFileSync(join(dir, 'src', 'b-streamed.bin'), Buffer.alloc(1024 ** 2, 2));
     writeFileSync(join(dir, 'src', 'c-multipart.bin'), Buffer.alloc(6 * 1024 ** 2, 3));
     heapGrowth.cap(HEAP_GROWING_PERCENT);
@@ -43,9 +45,10 @@ test('streamed copies and part uploads run as streamed transfers; small objects 
     const job = parseJob({ name: 'heap-growth', source: { type: 'fs', path: join(dir, 'src') }, destination: { type: 'fs', path: join(dir, 'dst') }, multipart: { threshold: '5MiB', partSize: '1MiB' }, concurrency: { tasks: 1, objects: 1 } });
     const input: BatchInput = { job, runTag: 'r', taskId: 't', parentId: 'p', round: 0, n: 0, batch: 0, range: { last: 'c-multipart.bin' }, limits: job.limits };
     const result = (await new MockActivityEnvironment().run(activities.copyRange, input)) as BatchResult;
-    assert.equal(result.objects.copied, 3, JSON.stringify(result));
+    assert.equal(result.objects.copied, 4, JSON.stringify(result));
     assert.deepEqual(seen, [
-      'put a-small.bin not streaming',
+      'put a-tiny.bin not streaming',
+      'put ab-whole.bin streaming',
       'put b-streamed.bin streaming',
       ...Array.from({ length: 6 }, (_, i) => `part ${i + 1} streaming`),
     ]);
