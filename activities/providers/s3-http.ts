@@ -196,25 +196,28 @@ function timeoutError(what: string, ms: number): Error {
  */
 const inFlight = new WeakMap<AbortSignal, Set<ClientRequest>>();
 
+/** The requests in flight under `signal`; the first call adds the signal's one `abort` listener. */
+function requestsOf(signal: AbortSignal): Set<ClientRequest> {
+  const requests = inFlight.get(signal);
+  if (requests) return requests;
+  const all = new Set<ClientRequest>();
+  inFlight.set(signal, all);
+  signal.addEventListener(
+    'abort',
+    () => {
+      for (const r of all) r.destroy(abortError(signal));
+      all.clear();
+    },
+    { once: true },
+  );
+  return all;
+}
+
 /** Destroys `req` with an AbortError when `signal` aborts while it is in flight (until its `close`), as node's `signal` option does. */
 function abortWith(req: ClientRequest, signal: AbortSignal): void {
-  let requests = inFlight.get(signal);
-  if (!requests) {
-    const all = new Set<ClientRequest>();
-    requests = all;
-    inFlight.set(signal, all);
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const r of all) r.destroy(abortError(signal));
-        all.clear();
-      },
-      { once: true },
-    );
-  }
-  const live = requests;
-  live.add(req);
-  req.once('close', () => live.delete(req));
+  const requests = requestsOf(signal);
+  requests.add(req);
+  req.once('close', () => requests.delete(req));
 }
 
 export class S3Http {
