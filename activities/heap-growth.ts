@@ -12,10 +12,11 @@
  * While at least one streamed transfer runs, growth is STREAMING_HEAP_GROWING_PERCENT; when the last one ends, the
  * cap again. V8 reads the flag when a full GC sets the next limit, so each setting takes effect from the next one.
  * A small object read whole counts too once its body is HEAP_BODY_BYTES (4 KiB) or more (activities/copy.ts):
- * each such body is a buffer of its own outside V8's heap, counted the same way. In bench case a (5,000 × 16 KiB)
- * the bodies kept 1–12 full GCs running per job under the cap, and a warm job took 2.6–4.1 CPU-s; raised, it ran
- * 0–2 full GCs and took 2.3–2.9 CPU-s (once 3.5), and the worker's peak rose from 191 to 216–246 MiB. Tinier objects
- * (bench case f: 64 bytes, planning-heavy) stay capped: their garbage is JavaScript objects, which the cap is for.
+ * each such body is a buffer of its own outside V8's heap, counted the same way. In bench case a (5,000 ×
+ * 16 KiB) the bodies kept 1–12 full GCs running per job under the cap, and a warm job took 2.6–4.1 CPU-s;
+ * raised, it ran 0–2 full GCs and took 2.3–2.9 CPU-s (6 of 8 jobs; the others 3.5), and the worker's peak rose
+ * from 191 to 216–246 MiB. Tinier objects (bench case f: 64 bytes, planning-heavy) stay capped: their garbage is
+ * JavaScript objects, which the cap is for.
  */
 import { setFlagsFromString } from 'node:v8';
 
