@@ -14,9 +14,9 @@
  * A small object read whole counts too once its body is HEAP_BODY_BYTES (4 KiB) or more (activities/copy.ts):
  * each such body is a buffer of its own outside V8's heap, counted the same way. In bench case a (5,000 ×
  * 16 KiB) the bodies kept 1–12 full GCs running per job under the cap, and a warm job took 2.6–4.1 CPU-s;
- * raised, it ran 0–2 full GCs and took 2.3–2.9 CPU-s (6 of 8 jobs; the others 3.5), and the worker's peak rose
- * from 191 to 216–246 MiB. Tinier objects (bench case f: 64 bytes, planning-heavy) stay capped: their garbage is
- * JavaScript objects, which the cap is for.
+ * raised, it ran 0–2 full GCs and took 2.3–2.9 CPU-s (8 of 12 jobs; the others 3.2–3.6), and the worker's peak
+ * rose from 191 to 216–246 MiB. Tinier objects (bench case f: 64 bytes, planning-heavy) stay capped: their
+ * garbage is JavaScript objects, which the cap is for.
  */
 import { setFlagsFromString } from 'node:v8';
 
