@@ -1,18 +1,19 @@
 /**
  * The `s3` provider's requests for path-style custom endpoints (every S3-compatible store): GetObject, PutObject,
  * UploadPart, CopyObject, ListObjectsV2, HeadObject, multipart create/part-copy/complete/abort/list and
- * DeleteObject as plain node:http requests signed with SigV4 (`UNSIGNED-PAYLOAD`, as the SDK signs streamed
- * bodies). Measured on MinIO → versitygw with 16 KiB objects, the SDK spends ~1.6 ms of CPU per GET+PUT pair in
- * its middleware stack and this path ~0.5 ms; with the storage servers on the same cores that halves the wall
- * time of small-object jobs. A worker that never loads the SDK idles 10–15 MiB smaller. Errors become the same
- * SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so `mapS3Error` maps both paths alike.
+ * DeleteObject as plain HTTP/1.1 requests (`http1.ts`) signed with SigV4 (`UNSIGNED-PAYLOAD`, as the SDK signs
+ * streamed bodies). Measured on MinIO → versitygw with 16 KiB objects, the SDK spends ~1.6 ms of CPU per GET+PUT
+ * pair in its middleware stack and this path ~0.5 ms on node:http (less on `http1.ts`); with the storage servers on
+ * the same cores that halves the wall time of small-object jobs. A worker that never loads the SDK idles 10–15 MiB
+ * smaller. Errors become the same SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so
+ * `mapS3Error` maps both paths alike.
  */
-import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import * as crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { abortError, isAbortError } from '../../common/errors';
+import { Http1Pool, type Http1Response } from './http1';
 
 export interface SigV4Credentials {
   accessKeyId: string;
@@ -26,8 +27,8 @@ export interface S3HttpOptions {
   region: string;
   bucket: string;
   credentials: () => Promise<SigV4Credentials>;
-  httpAgent: HttpAgent;
-  httpsAgent: HttpsAgent;
+  /** Keep-alive sockets to the endpoint at most (requests beyond wait for one). */
+  maxSockets: number;
   connectionTimeoutMs: number;
   /** Socket idle time after which a request (or a response body) fails with a timeout. */
   requestTimeoutMs: number;
@@ -36,8 +37,8 @@ export interface S3HttpOptions {
 
 export interface S3GetResponse {
   status: number;
-  headers: IncomingMessage['headers'];
-  body: IncomingMessage;
+  headers: IncomingHttpHeaders;
+  body: Readable;
 }
 
 /** AWS's UriEncode: every byte but `A-Z a-z 0-9 - . _ ~` percent-encoded. */
@@ -127,10 +128,10 @@ export function signV4(method: string, path: string, query: string, headers: Rec
 }
 
 /** A response body as text (at most 64 KiB kept); a body that breaks off yields what arrived. */
-async function readText(res: IncomingMessage): Promise<string> {
+async function readText(body: Readable): Promise<string> {
   let text = '';
   try {
-    for await (const c of res) {
+    for await (const c of body) {
       if (text.length < 65_536) text += String(c);
     }
   } catch {
@@ -140,9 +141,9 @@ async function readText(res: IncomingMessage): Promise<string> {
 }
 
 /** A whole response body as text (a listing can be megabytes); a body that breaks off rejects. */
-async function readFullText(res: IncomingMessage): Promise<string> {
+async function readFullText(body: Readable): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
+  for await (const c of body) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -159,17 +160,17 @@ const xmlElements = (text: string, name: string) => Array.from(text.matchAll(new
 const xmlEscape = (s: string) => s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 
 /** An SDK-shaped service error (XML `<Code>`/`<Message>` when the body has them). */
-function errorOf(status: number, text: string, headers: IncomingMessage['headers']): Error {
+function errorOf(status: number, text: string, headers: IncomingHttpHeaders): Error {
   const code = xmlTag(text, 'Code') ?? (status === 404 ? 'NotFound' : status === 403 ? 'Forbidden' : status === 503 ? 'ServiceUnavailable' : status === 429 ? 'TooManyRequests' : `HTTP${status}`);
   return Object.assign(new Error(xmlTag(text, 'Message') ?? code), { name: code, Code: code, $metadata: { httpStatusCode: status }, $response: { headers } });
 }
 
 /** The service error of a non-2xx response. */
-async function serviceError(res: IncomingMessage): Promise<Error> {
+async function serviceError(res: Http1Response): Promise<Error> {
   let text = '';
-  if (res.statusCode !== 304) text = await readText(res);
-  else res.resume();
-  return errorOf(res.statusCode ?? 0, text, res.headers);
+  if (res.statusCode !== 304) text = await readText(res.body);
+  else res.body.resume();
+  return errorOf(res.statusCode, text, res.headers);
 }
 
 /** `x-amz-copy-source` (and `-if-match` while the source must still have ETag `ifMatch`) of a copy or part copy. */
@@ -185,83 +186,33 @@ function objectHeaders(contentType: string | undefined, metadata: Record<string,
   return headers;
 }
 
-function timeoutError(what: string, ms: number): Error {
-  return Object.assign(new Error(`${what}: no response for ${ms / 1000}s`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
-}
-
-/**
- * Requests in flight by the AbortSignal that cancels them: one `abort` listener per signal (a batch's), where
- * node's `signal` request option adds a listener and an end-of-stream watcher to every request (~5 KiB of
- * garbage per GET+PUT pair, 7 % of what the pair allocates).
- */
-const inFlight = new WeakMap<AbortSignal, Set<ClientRequest>>();
-
-/** The requests in flight under `signal`; the first call adds the signal's one `abort` listener. */
-function requestsOf(signal: AbortSignal): Set<ClientRequest> {
-  const requests = inFlight.get(signal);
-  if (requests) return requests;
-  const all = new Set<ClientRequest>();
-  inFlight.set(signal, all);
-  signal.addEventListener(
-    'abort',
-    () => {
-      for (const r of all) r.destroy(abortError(signal));
-      all.clear();
-    },
-    { once: true },
-  );
-  return all;
-}
-
-/** Destroys `req` with an AbortError when `signal` aborts while it is in flight (until its `close`), as node's `signal` option does. */
-function abortWith(req: ClientRequest, signal: AbortSignal): void {
-  const requests = requestsOf(signal);
-  requests.add(req);
-  req.once('close', () => requests.delete(req));
-}
-
 export class S3Http {
   private readonly base: URL;
   /** `/<bucket>` under the endpoint's path, encoded. */
   private readonly bucketPath: string;
-  private readonly send: typeof httpRequest;
-  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly pool: Http1Pool;
 
   constructor(private readonly o: S3HttpOptions) {
     this.base = new URL(o.endpoint);
-    const https = this.base.protocol === 'https:';
-    this.send = https ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
-    this.agent = https ? o.httpsAgent : o.httpAgent;
+    this.pool = new Http1Pool(this.base, o.maxSockets);
     this.bucketPath = `${this.base.pathname.replace(/\/+$/, '')}/${uriEncodePath(o.bucket)}`;
   }
 
-  /** Starts a signed request (`key` undefined: a bucket-level request); the caller writes the body (or ends it) and waits for `response`. */
-  private async open(method: string, key: string | undefined, extra: Record<string, string>, signal?: AbortSignal, query?: Record<string, string>): Promise<ClientRequest> {
+  /** Closes the idle sockets; requests after this fail. */
+  close(): void {
+    this.pool.destroy();
+  }
+
+  /** A signed request (`key` undefined: a bucket-level request): its response once the head arrived (any status). */
+  private async send(method: string, key: string | undefined, extra: Record<string, string>, opts: { query?: Record<string, string>; body?: Buffer | string | Readable; signal?: AbortSignal }): Promise<Http1Response> {
+    const signal = opts.signal;
     if (signal?.aborted) throw abortError(signal);
     const path = key === undefined ? this.bucketPath : `${this.bucketPath}/${uriEncodePath(key)}`;
-    const qs = canonicalQuery(query);
+    const qs = canonicalQuery(opts.query);
     const headers: Record<string, string> = { host: this.base.host, ...extra };
     signV4(method, path, qs, headers, await this.o.credentials(), this.o.region);
     this.o.onRequest?.(method, path);
-    const req = this.send({
-      protocol: this.base.protocol,
-      hostname: this.base.hostname,
-      port: this.base.port || undefined,
-      method,
-      path: qs ? `${path}?${qs}` : path,
-      headers: headers as OutgoingHttpHeaders,
-      agent: this.agent,
-    });
-    if (signal) abortWith(req, signal);
-    const what = `${method} ${path}`;
-    req.setTimeout(this.o.requestTimeoutMs, () => req.destroy(timeoutError(what, this.o.requestTimeoutMs)));
-    req.once('socket', (socket) => {
-      if (!socket.connecting) return;
-      const t = setTimeout(() => req.destroy(timeoutError(`${what} (connect)`, this.o.connectionTimeoutMs)), this.o.connectionTimeoutMs);
-      socket.once('connect', () => clearTimeout(t));
-      socket.once('close', () => clearTimeout(t));
-    });
-    return req;
+    return this.pool.request({ method, path: qs ? `${path}?${qs}` : path, headers, body: opts.body, signal, connectTimeoutMs: this.o.connectionTimeoutMs, timeoutMs: this.o.requestTimeoutMs });
   }
 
   /**
@@ -271,19 +222,15 @@ export class S3Http {
    * `creates`: the request makes something new each time (CreateMultipartUpload). After a network failure the server
    * may have made it, so that is not retried here: the caller's retry lists and aborts such an orphan first.
    */
-  private async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal; creates?: boolean } = {}): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
+  private async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal; creates?: boolean } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
     const body = opts.body ?? '';
     for (let attempt = 1; ; attempt++) {
       try {
-        const req = await this.open(method, key, method === 'GET' || method === 'HEAD' ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, opts.signal, opts.query);
-        const res = await new Promise<IncomingMessage>((resolve, reject) => {
-          req.once('response', resolve);
-          req.once('error', reject);
-          req.end(body);
-        });
-        if ((res.statusCode ?? 0) >= 300) throw await serviceError(res);
-        const text = method === 'HEAD' ? (res.resume(), '') : await readFullText(res);
-        return { status: res.statusCode!, headers: res.headers, text };
+        const bodyless = method === 'GET' || method === 'HEAD';
+        const res = await this.send(method, key, bodyless ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, { query: opts.query, body: bodyless ? undefined : body, signal: opts.signal });
+        if (res.statusCode >= 300) throw await serviceError(res);
+        const text = method === 'HEAD' ? (res.body.resume(), '') : await readFullText(res.body);
+        return { status: res.statusCode, headers: res.headers, text };
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         const again = attempt < 3 && !opts.signal?.aborted && !isAbortError(e) && (status === undefined ? !opts.creates : status >= 500 || status === 429);
@@ -296,46 +243,25 @@ export class S3Http {
 
   /** GetObject: resolves with the response once its headers arrived (2xx), else rejects with a service error. */
   async get(key: string, range: string | undefined, signal?: AbortSignal): Promise<S3GetResponse> {
-    const req = await this.open('GET', key, range ? { range } : {}, signal);
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.once('response', resolve);
-      req.once('error', reject);
-      req.end();
-    });
-    // A stalled body fails with the request's timeout error, not as a silent hang.
-    req.once('error', (e) => {
-      if (!res.destroyed && !res.readableEnded) res.destroy(e);
-    });
-    if ((res.statusCode ?? 0) >= 300) throw await serviceError(res);
-    return { status: res.statusCode!, headers: res.headers, body: res };
+    // A body that stalls fails with the request's timeout error, not as a silent hang (http1.ts).
+    const res = await this.send('GET', key, range ? { range } : {}, { signal });
+    if (res.statusCode >= 300) throw await serviceError(res);
+    return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
   /** PutObject (or UploadPart, with `query` {partNumber, uploadId}) of `size` bytes from `body`; returns the ETag header. */
   async put(key: string, body: Readable | Buffer, size: number, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal, query?: Record<string, string>): Promise<string | undefined> {
-    const req = await this.open('PUT', key, { 'content-length': String(size), ...objectHeaders(contentType, metadata) }, signal, query);
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.once('response', resolve);
-      req.once('error', reject);
-      if (Buffer.isBuffer(body)) req.end(body);
-      else {
-        // The source failed mid-body: abort the request so the server does not store a short object. (A plain
-        // pipe: stream.pipeline costs an AbortController and a DOMException with a stack trace per request.)
-        body.once('error', (e) => {
-          req.destroy(e);
-          reject(e);
-        });
-        req.once('error', () => body.destroy());
-        body.pipe(req);
-      }
-    });
-    if ((res.statusCode ?? 0) >= 300) {
+    // A source that fails mid-body fails the request (the connection is dropped, so the server stores no short
+    // object) with the source's error; a request that fails destroys the source (http1.ts).
+    const res = await this.send('PUT', key, { 'content-length': String(size), ...objectHeaders(contentType, metadata) }, { query, body, signal });
+    if (res.statusCode >= 300) {
       if (!Buffer.isBuffer(body)) body.destroy();
       throw await serviceError(res);
     }
-    res.resume();
+    res.body.resume();
     await new Promise<void>((resolve, reject) => {
-      res.once('end', resolve);
-      res.once('error', reject);
+      res.body.once('end', resolve);
+      res.body.once('error', reject);
     });
     const etag = res.headers.etag;
     return typeof etag === 'string' ? etag : undefined;
@@ -366,7 +292,7 @@ export class S3Http {
   }
 
   /** HeadObject (checksum mode on): the response headers. */
-  async head(key: string, signal?: AbortSignal): Promise<IncomingMessage['headers']> {
+  async head(key: string, signal?: AbortSignal): Promise<IncomingHttpHeaders> {
     return (await this.call('HEAD', key, { 'x-amz-checksum-mode': 'ENABLED' }, { signal })).headers;
   }
 
@@ -414,7 +340,7 @@ export class S3Http {
  * The body of a copy or complete answer, which S3 may send as 200 and still fail (an `<Error>` body after a long
  * copy): that is an error (as a 500, so it is retried), as with the SDK.
  */
-function resultOf(res: { text: string; headers: IncomingMessage['headers'] }, tag: string): string {
+function resultOf(res: { text: string; headers: IncomingHttpHeaders }, tag: string): string {
   if (/<Error>/.test(res.text) || !res.text.includes(`<${tag}`)) throw errorOf(500, res.text || `<Code>InternalError</Code><Message>answered 200 without a ${tag}</Message>`, res.headers);
   return res.text;
 }

@@ -210,8 +210,7 @@ class S3Provider implements ObjectProvider {
         bucket: this.bucket,
         // Keys from a profile sign directly; the AWS default chain (rare with a custom endpoint) is the SDK's.
         credentials: creds === 'sdk' ? () => this.client.config.credentials() : async () => creds,
-        httpAgent,
-        httpsAgent,
+        maxSockets,
         connectionTimeoutMs: CONNECTION_TIMEOUT_MS,
         requestTimeoutMs: REQUEST_TIMEOUT_MS,
         onRequest: opts.onRequest,
@@ -519,6 +518,7 @@ class S3Provider implements ObjectProvider {
     this.sdkClient?.destroy();
     this.sdkOnceClient?.destroy();
     for (const a of this.agents) a.destroy();
+    this.data?.close();
   }
 }
 

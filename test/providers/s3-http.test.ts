@@ -5,8 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { createHash, createHmac } from 'node:crypto';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
@@ -34,14 +33,13 @@ before(async () => {
 });
 after(() => server.close());
 
-const client = (requestTimeoutMs = 5000, target = port, httpAgent = new HttpAgent({ keepAlive: true })) =>
+const client = (requestTimeoutMs = 5000, target = port) =>
   new S3Http({
     endpoint: `http://127.0.0.1:${target}`,
     region: 'us-east-1',
     bucket: 'bkt',
     credentials: async () => ({ accessKeyId: 'AKID', secretAccessKey: 'secret', sessionToken: 'tok' }),
-    httpAgent,
-    httpsAgent: new HttpsAgent({ keepAlive: true }),
+    maxSockets: 16,
     connectionTimeoutMs: 2000,
     requestTimeoutMs,
   });
@@ -204,8 +202,7 @@ test('an upload the server stops reading, and a request it never answers, fail w
     sockets.push(socket);
   });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  const agent = new HttpAgent({ keepAlive: true });
-  const c = client(500, (silent.address() as AddressInfo).port, agent);
+  const c = client(500, (silent.address() as AddressInfo).port);
   const timedOut = (e: Error) => e.name === 'TimeoutError' && /no response for 0\.5s/.test(e.message) && mapS3Error(e, 'x') instanceof TransientError;
   try {
     // 64 MiB: more than the loopback socket buffers hold, so the write itself stalls.
@@ -216,7 +213,7 @@ test('an upload the server stops reading, and a request it never answers, fail w
     await assert.rejects(c.get('k', undefined), timedOut);
     assert.ok(Date.now() - t0 < 5000, `missing answer noticed after ${Date.now() - t0} ms`);
   } finally {
-    agent.destroy();
+    c.close();
     for (const s of sockets) s.destroy();
     await new Promise((r) => silent.close(r));
   }
