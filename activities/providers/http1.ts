@@ -5,10 +5,11 @@
  * content-length, chunked transfer coding or the connection's end, and their bodies are streams with
  * back-pressure (a full stream pauses the socket).
  *
- * Why not node:http: for a 16 KiB GET and PUT pair against a canned local server, node:http's ClientRequest,
- * IncomingMessage, agent and parser bindings cost the client ~225 µs of CPU and this ~60 µs. With the storage
- * servers on the same cores, that CPU is wall time in small-object jobs. node:http's parser also copies every body
- * chunk once more (its `on_body`); here a body chunk is a slice of the socket's own read.
+ * Why not node:http: for a 16 KiB GET and PUT pair against a canned server in another process, node:http's
+ * ClientRequest, IncomingMessage, agent and parser bindings cost the client 148–153 µs of CPU and this 61 µs
+ * (`npx tsx bench/http-client.ts`). With the storage servers on the same cores, that CPU is wall time in
+ * small-object jobs. node:http's parser also copies every body chunk once more (its `on_body`); here a body chunk
+ * is a slice of the socket's own read.
  *
  * Errors are node:http's where there is one: `socket hang up` / `aborted` (code ECONNRESET) when the connection
  * ends before the response or its body does; `TimeoutError` (code ETIMEDOUT) when a socket in use is idle longer
