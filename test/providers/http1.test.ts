@@ -8,6 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Http1Pool, type Http1Request } from '../../activities/providers/http1';
 
 interface Seen {
@@ -298,5 +303,38 @@ test('an aborted signal fails requests waiting for a socket, waiting for an answ
   } finally {
     p.destroy();
     await srv.close();
+  }
+});
+
+test('https: a certificate this process does not trust is refused; one it trusts (NODE_EXTRA_CA_CERTS) carries the request', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-http1-tls-'));
+  try {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost']);
+    assert.equal(made.status, 0, `openssl: ${made.stderr?.toString()}`);
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (q, res) => res.end(`secure ${q.method} ${q.url}`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const p = new Http1Pool(new URL(`https://localhost:${port}`), 2);
+      await assert.rejects(p.request(req(port)), (e: Error & { code?: string }) => /SELF_SIGNED|UNABLE_TO_VERIFY/.test(String(e.code)));
+      p.destroy();
+      // a process started with the certificate among its CAs gets through (NODE_EXTRA_CA_CERTS is read at start-up)
+      const script = `const { Http1Pool } = require(${JSON.stringify(join(__dirname, '../../activities/providers/http1.ts'))});
+        const p = new Http1Pool(new URL('https://localhost:${port}'), 2);
+        p.request({ method: 'GET', path: '/b/k', headers: { host: 'localhost:${port}' }, connectTimeoutMs: 5000, timeoutMs: 5000 })
+          .then(async (r) => { let t = ''; for await (const c of r.body) t += c; console.log(r.statusCode, t); p.destroy(); })
+          .catch((e) => { console.log('failed', e.code, e.message); process.exitCode = 1; });`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await new Promise((r) => child.once('close', r));
+      assert.equal(out.trim(), '200 secure GET /b/k');
+    } finally {
+      server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
