@@ -99,6 +99,13 @@ function parseHead(text: string): { statusCode: number; headers: IncomingHttpHea
   return { statusCode: Number(status[2]), headers: headers as IncomingHttpHeaders, close };
 }
 
+/** A request body with bytes in it (a stream may have some). */
+function hasBytes(body: Http1Request['body']): boolean {
+  if (body === undefined) return false;
+  if (typeof body === 'string') return body.length > 0;
+  return Buffer.isBuffer(body) ? body.length > 0 : true;
+}
+
 /** A response body: the connection pushes socket slices; a full buffer pauses the socket until it is read. */
 class ResponseBody extends Readable {
   constructor(private readonly conn: Conn) {
@@ -127,6 +134,8 @@ interface Exchange {
   /** The response body was read to its end. */
   received: boolean;
   reusable: boolean;
+  /** The request has a body (a server may answer before reading all of it). */
+  hasBody: boolean;
   source?: Readable;
   signal?: AbortSignal;
   connectTimer?: NodeJS.Timeout;
@@ -163,7 +172,7 @@ class Conn {
   /** Sends `head` (and `body`) and resolves with the response once its head arrived. */
   start(head: string, o: Http1Request, what: string): Promise<Http1Response> {
     return new Promise<Http1Response>((resolve, reject) => {
-      const x: Exchange = { method: o.method, what, timeoutMs: o.timeoutMs, resolve, reject, sent: false, received: false, reusable: true, signal: o.signal };
+      const x: Exchange = { method: o.method, what, timeoutMs: o.timeoutMs, resolve, reject, sent: false, received: false, reusable: true, hasBody: hasBytes(o.body), signal: o.signal };
       this.x = x;
       this.framing = undefined;
       this.pending = undefined;
@@ -266,7 +275,9 @@ class Conn {
         if (rest.length > 0) this.onData(rest);
         return;
       }
-      if (head.close) x.reusable = false;
+      // After an error answer to a request with a body, the server may not have read all of it, and what it left
+      // unread would come before the next request on this socket.
+      if (head.close || (x.hasBody && head.statusCode >= 300)) x.reusable = false;
       const te = head.headers['transfer-encoding'];
       const cl = head.headers['content-length'];
       if (x.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304) this.framing = { kind: 'length', left: 0 };

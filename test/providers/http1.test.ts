@@ -217,6 +217,23 @@ test('an answer that comes while the upload is still going out: the caller sees 
   }
 });
 
+test('after an error answer to a request with a body the socket is not reused (the server may not have read it all); after a success it is', async () => {
+  const srv = await rawServer((r, i) => r.socket.write(i === 1 ? 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n' : ok('')));
+  const p = pool(srv.port);
+  try {
+    const put = () => p.request(req(srv.port, { method: 'PUT', headers: { host: 'h', 'content-length': '3' }, body: 'abc' }));
+    await text((await put()).body);
+    assert.equal((await put()).statusCode, 403);
+    await new Promise((r) => setImmediate(r));
+    await text((await put()).body);
+    await text((await put()).body);
+    assert.equal(srv.sockets.length, 2, 'a new socket after the 403 only');
+  } finally {
+    p.destroy();
+    await srv.close();
+  }
+});
+
 test('at most maxSockets connections; the requests beyond wait for one and then reuse it', async () => {
   const srv = await rawServer((r) => setTimeout(() => r.socket.write(ok('x')), 20));
   const p = pool(srv.port, 3);
