@@ -41,7 +41,7 @@ export interface Http1Response {
   body: Readable;
 }
 
-export function timeoutError(what: string, ms: number): Error {
+function timeoutError(what: string, ms: number): Error {
   return Object.assign(new Error(`${what}: no response for ${ms / 1000}s`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 }
 
@@ -124,7 +124,8 @@ class ResponseBody extends Readable {
 /** One request/response on a connection. */
 interface Exchange {
   method: string;
-  what: string;
+  /** Path and query, for error messages (`what`). */
+  path: string;
   timeoutMs: number;
   resolve: (r: Http1Response) => void;
   reject: (e: Error) => void;
@@ -140,6 +141,9 @@ interface Exchange {
   signal?: AbortSignal;
   connectTimer?: NodeJS.Timeout;
 }
+
+/** `METHOD /path` of an exchange, for its errors (built only when one happens). */
+const what = (x: Exchange) => `${x.method} ${x.path.split('?')[0]}`;
 
 /** Body framing: bytes left (`length`), chunked, or until the connection ends. */
 type Framing = { kind: 'length'; left: number } | { kind: 'chunked'; left: number; line: string; state: 'size' | 'data' | 'data-crlf' | 'trailer' } | { kind: 'close' };
@@ -164,22 +168,22 @@ class Conn {
     this.socket.setKeepAlive(true, 10_000);
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', (e) => (this.error ??= e));
-    this.socket.on('timeout', () => (this.x ? this.fail(timeoutError(this.x.what, this.x.timeoutMs)) : this.socket.destroy()));
+    this.socket.on('timeout', () => (this.x ? this.fail(timeoutError(what(this.x), this.x.timeoutMs)) : this.socket.destroy()));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('close', () => this.onClose());
   }
 
   /** Sends `head` (and `body`) and resolves with the response once its head arrived. */
-  start(head: string, o: Http1Request, what: string): Promise<Http1Response> {
+  start(head: string, o: Http1Request): Promise<Http1Response> {
     return new Promise<Http1Response>((resolve, reject) => {
-      const x: Exchange = { method: o.method, what, timeoutMs: o.timeoutMs, resolve, reject, sent: false, received: false, reusable: true, hasBody: hasBytes(o.body), signal: o.signal };
+      const x: Exchange = { method: o.method, path: o.path, timeoutMs: o.timeoutMs, resolve, reject, sent: false, received: false, reusable: true, hasBody: hasBytes(o.body), signal: o.signal };
       this.x = x;
       this.framing = undefined;
       this.pending = undefined;
       const s = this.socket;
       s.setTimeout(o.timeoutMs);
       if (s.connecting) {
-        x.connectTimer = setTimeout(() => this.fail(timeoutError(`${what} (connect)`, o.connectTimeoutMs)), o.connectTimeoutMs);
+        x.connectTimer = setTimeout(() => this.fail(timeoutError(`${what(x)} (connect)`, o.connectTimeoutMs)), o.connectTimeoutMs);
         s.once(this.tls ? 'secureConnect' : 'connect', () => clearTimeout(x.connectTimer));
       }
       if (o.signal) {
@@ -207,13 +211,13 @@ class Conn {
     let sent = 0;
     const onData = (c: Buffer) => {
       sent += c.length;
-      if (sent > length) return this.fail(new Error(`${x.what}: request body longer than its content-length ${length}`));
+      if (sent > length) return this.fail(new Error(`${what(x)}: request body longer than its content-length ${length}`));
       if (!s.write(c)) source.pause();
     };
     const onDrain = () => source.resume();
     const onEnd = () => {
       done();
-      if (sent !== length) this.fail(new Error(`${x.what}: request body ended after ${sent} of ${length} bytes`));
+      if (sent !== length) this.fail(new Error(`${what(x)}: request body ended after ${sent} of ${length} bytes`));
       else x.sent = true;
       this.settle(x);
     };
@@ -229,7 +233,7 @@ class Conn {
       if (x.sent || this.x !== x) return;
       x.reusable = false;
       x.sent = true;
-      if (!x.body) this.fail(Object.assign(new Error(`${x.what}: request body closed after ${sent} of ${length} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      if (!x.body) this.fail(Object.assign(new Error(`${what(x)}: request body closed after ${sent} of ${length} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
       else this.settle(x);
     };
     const done = () => {
@@ -455,7 +459,7 @@ export class Http1Pool {
     if (o.signal?.aborted) throw abortError(o.signal);
     const head = requestHead(o.method, o.path, o.headers);
     const conn = await this.acquire(o.signal);
-    return conn.start(head, o, `${o.method} ${o.path.split('?')[0]}`);
+    return conn.start(head, o);
   }
 
   /** An idle socket, a new one, or the next one to come free when `maxSockets` are in use. */

@@ -13,7 +13,7 @@ import * as crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { abortError, isAbortError } from '../../common/errors';
-import { Http1Pool, type Http1Response } from './http1';
+import { Http1Pool, type Http1Request, type Http1Response } from './http1';
 
 export interface SigV4Credentials {
   accessKeyId: string;
@@ -204,7 +204,7 @@ export class S3Http {
   }
 
   /** A signed request (`key` undefined: a bucket-level request): its response once the head arrived (any status). */
-  private async send(method: string, key: string | undefined, extra: Record<string, string>, opts: { query?: Record<string, string>; body?: Buffer | string | Readable; signal?: AbortSignal }): Promise<Http1Response> {
+  private async send(method: string, key: string | undefined, extra: Record<string, string>, opts: { query?: Record<string, string>; body?: Http1Request['body']; signal?: AbortSignal }): Promise<Http1Response> {
     const signal = opts.signal;
     if (signal?.aborted) throw abortError(signal);
     const path = key === undefined ? this.bucketPath : `${this.bucketPath}/${uriEncodePath(key)}`;
