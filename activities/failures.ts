@@ -2,7 +2,7 @@
  * Per-object failures are bulk data: they go to files in the report location, never into workflow history
  * (only counts and a bounded sample travel back). One JSON-lines file per batch:
  * `<reportDir>/<job>/<runTag>/failures/r<round>-t<task>-b<batch>.jsonl`. Appended as failures happen (so a
- * crash loses none); a resumed batch drops the lines after its heartbeat cursor, which it will redo.
+ * crash loses none); a resumed batch drops the lines after its heartbeat cursor that it will redo.
  */
 import { appendFileSync, mkdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -39,14 +39,21 @@ export class FailureLog {
     appendFileSync(this.file, `${JSON.stringify(line)}\n`);
   }
 
-  /** Keeps only the failures at or before `cursor` (a resumed attempt redoes the rest). */
-  async truncateAfter(cursor: string | undefined, cmp: (a: string, b: string) => number): Promise<void> {
+  /**
+   * Keeps only the failures at or before `cursor` and at the positions in `done` (finished after the cursor, out of
+   * order): a resumed attempt redoes the rest.
+   */
+  async truncateAfter(cursor: string | undefined, cmp: (a: string, b: string) => number, done: readonly string[] = []): Promise<void> {
     const text = await fsp.readFile(this.file, 'utf8').catch(() => undefined);
     if (text === undefined) return;
+    const finished = new Set(done);
     const keep = text
       .split('\n')
       .filter(Boolean)
-      .filter((l) => cursor !== undefined && cmp((JSON.parse(l) as StoredFailure).position, cursor) <= 0);
+      .filter((l) => {
+        const { position } = JSON.parse(l) as StoredFailure;
+        return (cursor !== undefined && cmp(position, cursor) <= 0) || finished.has(position);
+      });
     await fsp.writeFile(this.file, keep.map((l) => `${l}\n`).join(''));
   }
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeReport } from '../../activities/report';
+import { FailureLog } from '../../activities/failures';
 import type { ActivityContext } from '../../activities/context';
 import { parseJob } from '../../common/job';
 import { emptyCounters, JobPhase } from '../../common/progress';
@@ -29,4 +30,17 @@ test('writeReport: unfinished tasks make the run completed-with-failures and are
   const text = readFileSync(join(r.path, 'summary.txt'), 'utf8');
   assert.match(text, /unfinished tasks: 1 /);
   assert.match(text, /task 3: keys after "a\/9" up to "b\/7" \(500 objects, .*\): BucketNotFoundError: destination bucket is gone/);
+});
+
+test('FailureLog.truncateAfter: a resumed batch keeps the failures at or before its cursor and those finished after it', async () => {
+  const reportDir = tempDir('report');
+  dirs.push(reportDir);
+  const log = new FailureLog(reportDir, 'trunc', 'r1', 0, 2, 0);
+  for (const key of ['k1', 'k3', 'k5', 'k7']) log.add({ key, size: 1, errorClass: 'NotFoundError', message: 'gone', task: 't' }, key);
+  // Cursor k3; k7 finished (failed) out of order before the crash, so it is not redone and its line must stay.
+  await log.truncateAfter('k3', (a, b) => (a < b ? -1 : a > b ? 1 : 0), ['k7']);
+  const kept = readFileSync(log.file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key);
+  assert.deepEqual(kept, ['k1', 'k3', 'k7']);
+  await log.truncateAfter(undefined, () => 0);
+  assert.equal(readFileSync(log.file, 'utf8'), '');
 });
