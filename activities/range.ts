@@ -142,8 +142,10 @@ export async function destinationIndex(
     for (;;) {
       const page = await dst.list({ prefix: job.destination.prefix, startAfter, limit: 1000, signal });
       for (const o of page.objects) {
-        if (compareKeys(o.key, last) > 0) return index;
+        const c = compareKeys(o.key, last);
+        if (c > 0) return index;
         index.set(o.key, o);
+        if (c === 0) return index; // no LIST of the next page only to see it starts past `last`
       }
       if (!page.next) return index;
       startAfter = page.next;
