@@ -1,8 +1,8 @@
 /**
  * `copyRange`: copies one batch of a task's key range (windows of ≤ 1000 objects or ~2 GiB, one after another for
- * up to a minute), with at most `limits.objects` transfers in flight, and heartbeats a resume cursor plus the
- * parts of large objects in progress, so a killed worker resumes after the last finished key and *inside*
- * large objects.
+ * up to a minute, the next one begun while the current one's last transfers finish), with at most `limits.objects`
+ * transfers in flight, and heartbeats a resume cursor plus the parts of large objects in progress, so a killed
+ * worker resumes after the last finished key and *inside* large objects.
  *
  * Per object: filter → overwrite policy against the destination listing (one LIST per 1000 keys) → server-side
  * copy (same endpoint and credentials), streamed single put, or multipart with ranged reads → inline checksum
@@ -114,7 +114,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
   // Every transfer of the batch listens on this one signal (up to `limits.objects` at once).
   const abort = childSignal(actx.cancellationSignal, 10_000);
   const failures = new FailureLog(ctx.reportDir, input.job.name, input.runTag, input.round, input.n, input.batch);
-  if (resumed) await failures.truncateAfter(checkpoint.cursor, (a, b) => comparePositions(src, a, b));
+  if (resumed) await failures.truncateAfter(checkpoint.cursor, (a, b) => comparePositions(src, a, b), checkpoint.doneAfterCursor);
   const b: Batch = {
     input,
     src,
@@ -164,13 +164,19 @@ interface Window {
   entries: ObjectInfo[];
   done: boolean;
   index: Map<string, ObjectInfo>;
+  finished: boolean[];
+  /** Entries handed to lanes so far. */
+  next: number;
+  /** Last entry of the window's finished prefix (-1: none); advanced while the window is the oldest one. */
+  contiguous: number;
 }
 
 /**
- * Runs windows of the range one after another until the range is done, the job pauses, or the batch has run
- * for BATCH_SECONDS. The next window is listed (and matched against the destination) while the current one's
- * last transfers finish, and a window's size check runs while the next one copies, so lanes never wait for a
- * listing between windows; a task costs one activity (six history events) per minute rather than per 1,000 objects.
+ * Runs windows of the range until the range is done, the job pauses, or the batch has run for BATCH_SECONDS.
+ * The next window is listed (and matched against the destination) while the current one copies, and lanes go on
+ * into it while the current one's last transfers finish (two windows at most), so no lane waits for a listing or
+ * for the slowest object of a window. A finished window's size check runs while later ones copy. A task costs one
+ * activity (six history events) per minute rather than per 1,000 objects.
  */
 async function runBatch(b: Batch): Promise<BatchResult> {
   const { input, src, dst, checkpoint } = b;
@@ -179,129 +185,186 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   const verifyOnly = job.mode === 'verify';
   const needIndex = verifyOnly || job.overwrite !== 'always';
   const include = compileFilter(job.filter.include, job.filter.exclude);
+  // Objects a previous attempt or paused batch finished out of order are not redone (nor counted again).
+  const alreadyDone = new Set(checkpoint.doneAfterCursor);
   const fetchWindow = async (after: string | undefined): Promise<Window> => {
     const { entries, done } = await listRange(src, job.source.prefix, input.range, after, BATCH_OBJECTS, BATCH_BYTES, b.signal, job.name);
     const index = needIndex ? await destinationIndex(src, dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
-    return { entries, done, index };
+    return { entries, done, index, finished: entries.map((e) => alreadyDone.has(e.position)), next: 0, contiguous: -1 };
   };
-  // A window's copies are size-checked (one destination LIST per 1,000) while the next window copies, so lanes do
-  // not wait for that LIST; one check runs at a time, and the batch returns only after the last one.
-  let verifying: Promise<void> | undefined;
-  const verifyCopied = () => {
-    if (job.verify === 'none' || verifyOnly || !(b.copiedSizes.size || b.priorCopied.length)) return;
-    // With the activity's own signal: a pause aborts b.signal, and objects copied before it are verified too.
-    verifying = verifySizes(b, Context.current().cancellationSignal);
-    verifying.catch(() => undefined); // awaited below; one left behind by a failing batch is not an unhandled rejection
+  /** Oldest first; lanes take entries from the last one. */
+  const windows: Window[] = [];
+  /** The window after the last one, being listed (undefined: the batch takes on no further window). */
+  let upcoming: Promise<Window> | undefined;
+  const prefetch = (after: string | undefined) => {
+    upcoming = fetchWindow(after);
+    upcoming.catch(() => undefined); // awaited by a lane when used; a pause, an abort or the batch's end drops it
   };
-  let upcoming: Promise<Window> = fetchWindow(checkpoint.cursor);
-  for (;;) {
-    const w = await upcoming;
-    const more = () => !w.done && Date.now() - started < BATCH_SECONDS * 1000;
-    const following = () => fetchWindow(w.entries[w.entries.length - 1]!.position);
-    let prefetch: Promise<Window> | undefined;
-    const { paused, complete } = await runWindow(b, w, include, verifyOnly, () => {
-      if (!more()) return;
-      prefetch = following();
-      prefetch.catch(() => undefined); // awaited below when used; a pause or abort drops it
-    });
-    if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
-    await verifying; // the previous window's
-    verifyCopied();
-    checkpoint.failuresRecorded = b.failureCount;
-    beat(b, true);
-    if (paused || !complete || w.done || !more()) {
-      await verifying;
+  let rangeDone = false;
+  let paused = false;
+  /** A listing or size-check error: lanes take no more objects, and the batch throws it after its last heartbeat. */
+  let failure: { error: unknown } | undefined;
+  const waiting: (() => void)[] = [];
+  const wake = () => {
+    for (const resolve of waiting.splice(0)) resolve();
+  };
+  // A window's copies are size-checked (one destination LIST per 1,000) while later ones copy, one check at a
+  // time, with the activity's own signal: a pause aborts b.signal, and objects copied before it are verified too.
+  const activitySignal = Context.current().cancellationSignal;
+  let verifying: Promise<void> = Promise.resolve();
+  const verifyCopied = (upTo?: string) => {
+    if (job.verify === 'none' || verifyOnly) return;
+    verifying = verifying.then(() => verifySizes(b, activitySignal, upTo));
+    verifying.catch((error: unknown) => void (failure ??= { error }));
+  };
+  /** Moves the cursor over the finished prefix; a finished window is size-checked and dropped (room for the next). */
+  const settle = () => {
+    for (let w = windows[0]; w; w = windows[0]) {
+      const from = w.contiguous;
+      while (w.contiguous + 1 < w.entries.length && w.finished[w.contiguous + 1]) w.contiguous++;
+      if (w.contiguous >= 0) checkpoint.cursor = w.entries[w.contiguous]!.position;
+      if (w.contiguous > from) wake();
+      if (w.contiguous < w.entries.length - 1) return;
+      windows.shift();
+      rangeDone = w.done;
+      if (w.entries.length) verifyCopied(w.entries[w.entries.length - 1]!.position);
       checkpoint.failuresRecorded = b.failureCount;
-      const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
-      return {
-        cursor: checkpoint.cursor,
-        done: w.done && !paused && complete,
-        paused,
-        objects: checkpoint.objects,
-        bytes: checkpoint.bytes,
-        failures: b.sample,
-        failureCount: b.failureCount,
-        throttleEvents: checkpoint.throttleEvents,
-        partsResumed: checkpoint.partsResumed,
-        uploads: paused ? remainingUploads : undefined,
-        doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
-      };
+      beat(b, true);
+      wake();
     }
-    upcoming = prefetch ?? following();
-  }
-}
-
-/**
- * Copies one window with up to `limits.objects` lanes, keeping the checkpoint's cursor (last contiguous finished
- * position) and out-of-order finished list current. `dispatched` runs once every entry has been handed to a lane.
- */
-async function runWindow(
-  b: Batch,
-  w: Window,
-  include: (k: string) => boolean,
-  verifyOnly: boolean,
-  dispatched: () => void,
-): Promise<{ paused: boolean; complete: boolean }> {
-  const { checkpoint } = b;
-  const { entries, index } = w;
-  const finished = new Array<boolean>(entries.length).fill(false);
-  let contiguous = -1;
-  const syncCursor = () => {
-    while (contiguous + 1 < entries.length && finished[contiguous + 1]) contiguous++;
-    if (contiguous >= 0) checkpoint.cursor = entries[contiguous]!.position;
   };
   // The out-of-order list is rebuilt only when a heartbeat is sent (and before returning), not per object:
   // per completion it cost O(batch) — 10⁶ steps per 1,000-object batch.
   b.syncDone = () => {
-    checkpoint.doneAfterCursor = entries.filter((_, j) => j > contiguous && finished[j]).map((e) => e.position);
+    checkpoint.doneAfterCursor = windows.flatMap((w) => w.entries.filter((_, j) => j > w.contiguous && w.finished[j]).map((e) => e.position));
   };
-  // Objects a previous attempt or paused batch finished out of order are not redone (nor counted again).
-  const alreadyDone = new Set(checkpoint.doneAfterCursor);
-  entries.forEach((e, j) => void (alreadyDone.has(e.position) && (finished[j] = true)));
-  syncCursor();
-  b.syncDone();
-  const complete = (i: number) => {
-    finished[i] = true;
-    syncCursor();
-    beat(b);
+  /**
+   * The next entry of the last window, if one is left; 'wait' while a window's worth of entries after the cursor is
+   * handed out already (the heartbeat lists the finished ones: a stuck object must not let that list grow). A lane
+   * starts its transfer in the same turn, so a large object's parts are open (SharedParts) to the lanes that look next.
+   */
+  const takeNow = (): { w: Window; i: number } | 'wait' | undefined => {
+    const w = windows[windows.length - 1];
+    const ahead = windows.length > 1 ? windows[0]!.next - windows[0]!.contiguous - 1 + w!.next : w ? w.next - w.contiguous - 1 : 0;
+    if (w && w.next < w.entries.length && ahead >= BATCH_OBJECTS) return 'wait';
+    while (w && w.next < w.entries.length) {
+      const i = w.next++;
+      // All handed out: the batch takes on the next window only while it is young.
+      if (w.next === w.entries.length && Date.now() - started >= BATCH_SECONDS * 1000) upcoming = undefined;
+      if (!w.finished[i]) return { w, i };
+    }
+    return undefined;
   };
-
-  let next = 0;
-  let paused = false;
-  const lane = async () => {
-    while (!paused) {
-      // A free lane first takes parts of a large object in progress, the oldest first (see SharedParts).
-      const shared = b.shared.find((s) => s.open);
-      if (shared) {
-        await shared.join();
-        if (b.signal.aborted) {
-          paused = b.signal.reason instanceof PausedError; // other aborts: runBatch throws the reason
-          return;
-        }
-        continue;
-      }
-      if (next >= entries.length) return;
-      const i = next++;
-      if (next === entries.length) dispatched();
-      if (finished[i]) continue;
-      const o = entries[i]!;
-      try {
-        const outcome = await processObject(b, o, index, include, verifyOnly);
-        count(b, outcome, o.size);
-        complete(i);
-      } catch (e) {
-        if (e instanceof PausedError || (isAbortError(e) && b.signal.reason instanceof PausedError)) {
-          paused = true;
-          return;
-        }
-        throw e;
-      }
+  /** Waits for the next window, or for room for it; false when none will come. */
+  const awaitWindow = async (): Promise<boolean> => {
+    const next = upcoming;
+    if (!next) return false;
+    if (windows.length >= 2) {
+      await new Promise<void>((resolve) => waiting.push(resolve)); // the oldest finishes, or a pause or abort
+      return true;
+    }
+    try {
+      const listed = await next;
+      if (upcoming !== next) return true; // another lane took it on
+      windows.push(listed);
+      upcoming = undefined;
+      if (!listed.done && listed.entries.length) prefetch(listed.entries[listed.entries.length - 1]!.position);
+      settle();
+    } catch (error) {
+      if (!b.signal.aborted) failure ??= { error };
+    }
+    return true;
+  };
+  // Lanes: limits.objects of them, re-read as objects are handed out, so a throttle update changes the count at once.
+  let active = 0;
+  const running: Promise<void>[] = [];
+  const wanted = () => Math.max(1, b.control?.objects ?? input.limits.objects);
+  const staff = () => {
+    while (active < wanted()) {
+      active++;
+      const l = lane();
+      l.catch(() => undefined); // awaited below
+      running.push(l);
     }
   };
-  // Every lane even for a short window: lanes without an object of their own take parts of the large ones.
-  const lanes = Math.max(1, b.control?.objects ?? b.input.limits.objects);
-  await Promise.all(Array.from({ length: lanes }, lane));
-  return { paused, complete: contiguous === entries.length - 1 };
+  const lane = async () => {
+    try {
+      while (!paused && active <= wanted()) {
+        // A free lane first takes parts of a large object in progress, the oldest first (see SharedParts).
+        const shared = b.shared.find((s) => s.open);
+        if (shared) {
+          await shared.join();
+          if (b.signal.aborted) {
+            paused = b.signal.reason instanceof PausedError; // other aborts: runBatch throws the reason
+            return;
+          }
+          continue;
+        }
+        if (b.signal.aborted) paused ||= b.signal.reason instanceof PausedError;
+        if (paused || failure || b.signal.aborted) return;
+        const t = takeNow();
+        if (t === 'wait') {
+          await new Promise<void>((resolve) => waiting.push(resolve)); // the cursor moves, or a pause or abort
+          continue;
+        }
+        if (!t) {
+          if (await awaitWindow()) continue;
+          return;
+        }
+        staff();
+        const o = t.w.entries[t.i]!;
+        try {
+          const outcome = await processObject(b, o, t.w.index, include, verifyOnly);
+          count(b, outcome, o.size);
+          t.w.finished[t.i] = true;
+          settle();
+          beat(b);
+        } catch (e) {
+          if (e instanceof PausedError || (isAbortError(e) && b.signal.reason instanceof PausedError)) {
+            paused = true;
+            return;
+          }
+          throw e;
+        }
+      }
+    } finally {
+      active--;
+    }
+  };
+  b.signal.addEventListener('abort', wake);
+  try {
+    prefetch(checkpoint.cursor);
+    // Every lane even for a short window: lanes without an object of their own take parts of the large ones.
+    staff();
+    for (let n = 0; n < running.length; ) {
+      const upTo = running.length;
+      await Promise.all(running.slice(n, upTo));
+      n = upTo;
+    }
+  } finally {
+    b.signal.removeEventListener('abort', wake);
+  }
+  if (!paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
+  // What a pause or the batch's end left unchecked, a paused window's copies included.
+  verifyCopied();
+  await verifying.catch(() => undefined);
+  checkpoint.failuresRecorded = b.failureCount;
+  beat(b, true);
+  if (failure) throw failure.error;
+  const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
+  return {
+    cursor: checkpoint.cursor,
+    done: rangeDone && !windows.length && !paused,
+    paused,
+    objects: checkpoint.objects,
+    bytes: checkpoint.bytes,
+    failures: b.sample,
+    failureCount: b.failureCount,
+    throttleEvents: checkpoint.throttleEvents,
+    partsResumed: checkpoint.partsResumed,
+    uploads: paused ? remainingUploads : undefined,
+    doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
+  };
 }
 
 function count(b: Batch, outcome: Outcome, size: number): void {
@@ -739,15 +802,21 @@ function unverifiedList(b: Batch): NonNullable<BatchCheckpoint['copiedUnverified
 }
 
 /**
- * After a window: one destination LIST per 1,000 keys proves every object copied so far (by any attempt) is there
- * with its size. Those objects move to `b.verifying` at once, so copies made meanwhile wait for the next check.
+ * After a window: one destination LIST per 1,000 keys proves every object copied so far (by any attempt) up to
+ * position `upTo` (all without it) is there with its size. Those objects move to `b.verifying` at once, so copies
+ * made meanwhile, and those of the next window, wait for a later check.
  */
-async function verifySizes(b: Batch, signal: AbortSignal): Promise<void> {
+async function verifySizes(b: Batch, signal: AbortSignal, upTo?: string): Promise<void> {
   const seen = new Set<string>();
-  const copied = [...b.priorCopied, ...b.copiedSizes.values()].filter((o) => !seen.has(o.key) && !!seen.add(o.key));
-  b.verifying = copied;
+  const copied = b.priorCopied.filter((o) => !seen.has(o.key) && !!seen.add(o.key));
+  for (const [dstKey, o] of b.copiedSizes) {
+    if (upTo !== undefined && comparePositions(b.src, o.position, upTo) > 0) continue;
+    b.copiedSizes.delete(dstKey);
+    if (!seen.has(o.key) && !!seen.add(o.key)) copied.push(o);
+  }
   b.priorCopied = [];
-  b.copiedSizes.clear();
+  if (!copied.length) return;
+  b.verifying = copied;
   if (b.src.capabilities.order === 'key') copied.sort((x, y) => compareKeys(x.key, y.key));
   const index = await destinationIndex(b.src, b.dst, b.input.job, copied, signal);
   for (const o of copied) {
