@@ -204,7 +204,9 @@ async function runBatch(b: Batch): Promise<BatchResult> {
   let paused = false;
   /** A listing or size-check error: lanes take no more objects, and the batch throws it after its last heartbeat. */
   let failure: { error: unknown } | undefined;
+  /** Lanes parked until the cursor moves, a window finishes, or the batch is paused or aborted (`wake`). */
   const waiting: (() => void)[] = [];
+  const parked = () => new Promise<void>((resolve) => waiting.push(resolve));
   const wake = () => {
     for (const resolve of waiting.splice(0)) resolve();
   };
@@ -260,7 +262,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
     const next = upcoming;
     if (!next) return false;
     if (windows.length >= 2) {
-      await new Promise<void>((resolve) => waiting.push(resolve)); // the oldest finishes, or a pause or abort
+      await parked(); // until the oldest finishes
       return true;
     }
     try {
@@ -304,7 +306,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
         if (paused || failure || b.signal.aborted) return;
         const t = takeNow();
         if (t === 'wait') {
-          await new Promise<void>((resolve) => waiting.push(resolve)); // the cursor moves, or a pause or abort
+          await parked(); // until the cursor moves
           continue;
         }
         if (!t) {

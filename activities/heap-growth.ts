@@ -16,8 +16,9 @@
  * 16 KiB) the bodies kept 1–12 full GCs running per job under the cap, and a warm job took 2.6–4.1 CPU-s;
  * raised, it ran 0–2 full GCs and took 2.3–2.9 CPU-s (8 of 12 jobs; the others 3.2–3.6), and the worker's peak
  * rose from 191 to 216–246 MiB (on node:http; on http1.ts, whose body chunks are socket slices, a's peak was
- * 165–177 MiB raised and 175–177 without, with 9 against 14 full GCs in a worker log of three jobs). Tinier objects (bench case f: 64 bytes, planning-heavy) stay capped: their
- * garbage is JavaScript objects, which the cap is for.
+ * 165–177 MiB raised and 175–177 without, with 9 against 14 full GCs in a worker log of three jobs). Tinier
+ * objects (bench case f: 64 bytes, planning-heavy) stay capped: their garbage is JavaScript objects, which the cap
+ * is for.
  */
 import { setFlagsFromString } from 'node:v8';
 
