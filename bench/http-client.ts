@@ -1,28 +1,36 @@
 /**
- * Client CPU per GET+PUT pair of 16 KiB: node:http (keep-alive agent) against Ferry's HTTP/1.1 client (`http1.ts`),
- * both against the same canned server in a child process, so only the client's own CPU is counted.
+ * Client CPU of a GET+PUT pair: node:http (keep-alive agent) against Ferry's HTTP/1.1 client (`http1.ts`), both
+ * against the same canned server in a child process, so only the client's own CPU is counted.
  *
- *   npx tsx bench/http-client.ts [pairs=20000] [concurrency=32]
+ *   npx tsx bench/http-client.ts [pairs=20000] [concurrency=32]      16 KiB bodies, buffered (case a's objects)
+ *   npx tsx bench/http-client.ts --large [pairs=128] [concurrency=8]  16 MiB bodies, the GET's body streamed into
+ *                                                                      the PUT through the copy's tap (b's parts)
  *
- * Each client runs twice, alternating; the figures are process CPU (user + system) per pair.
+ * Each client runs twice, alternating; the figures are process CPU (user + system) per pair, or per GiB moved.
  */
 import { fork } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { Agent, request } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Http1Pool } from '../activities/providers/http1';
+import { ThrottledTap, TokenBucket } from '../activities/throttle';
 
-const PAIRS = Number(process.argv[2] ?? 20_000);
-const CONCURRENCY = Number(process.argv[3] ?? 32);
-const BODY = 16 * 1024;
+const LARGE = process.argv.includes('--large');
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const PAIRS = Number(positional[0] ?? (LARGE ? 128 : 20_000));
+const CONCURRENCY = Number(positional[1] ?? (LARGE ? 8 : 32));
+const BODY = LARGE ? 16 * 1024 * 1024 : 16 * 1024;
 const SIGNED = { 'x-amz-date': '20261202T000000Z', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', authorization: `AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}` };
 
-/** The canned server (child process): a GET gets a 16 KiB body, anything else an empty 200, on keep-alive sockets. */
+/** The canned server (child process): a GET gets a BODY-byte body, anything else an empty 200, on keep-alive sockets. */
 function serve(): void {
-  const body = Buffer.alloc(BODY, 97);
-  const getAnswer = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${BODY}\r\nETag: "e"\r\nContent-Type: application/octet-stream\r\nLast-Modified: Wed, 02 Dec 2026 00:00:00 GMT\r\nDate: Wed, 02 Dec 2026 00:00:00 GMT\r\n\r\n`), body]);
+  const block = Buffer.alloc(Math.min(BODY, 1024 * 1024), 97);
+  const getHead = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${BODY}\r\nETag: "e"\r\nContent-Type: application/octet-stream\r\nLast-Modified: Wed, 02 Dec 2026 00:00:00 GMT\r\nDate: Wed, 02 Dec 2026 00:00:00 GMT\r\n\r\n`);
+  const getAnswer = BODY === block.length ? [Buffer.concat([getHead, block])] : [getHead, ...Array<Buffer>(BODY / block.length).fill(block)];
   const putAnswer = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nETag: "e"\r\nDate: Wed, 02 Dec 2026 00:00:00 GMT\r\n\r\n');
   const server = createServer((s) => {
     let buf: Buffer = Buffer.alloc(0);
+    /** Body bytes of the current request still to come; -1 while its head is read. */
     let need = -1;
     let isGet = false;
     s.on('error', () => undefined);
@@ -37,10 +45,14 @@ function serve(): void {
           need = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
           buf = buf.subarray(i + 4);
         }
-        if (buf.length < need) return;
-        buf = buf.subarray(need);
+        // body bytes are dropped as they come (a 16 MiB PUT is never held whole)
+        const n = Math.min(need, buf.length);
+        need -= n;
+        buf = buf.subarray(n);
+        if (need > 0) return;
         need = -1;
-        s.write(isGet ? getAnswer : putAnswer);
+        if (isGet) for (const b of getAnswer) s.write(b);
+        else s.write(putAnswer);
       }
     });
   });
@@ -49,43 +61,52 @@ function serve(): void {
 
 type Pair = () => Promise<void>;
 
+/** A GET+PUT pair: buffered bodies, or (`LARGE`) the GET's body streamed into the PUT through the copy's tap. */
 function nodeHttp(port: number): Pair {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const send = (method: string, body?: Buffer) =>
-    new Promise<Buffer>((resolve, reject) => {
+  const send = (method: string, body?: Buffer | Readable) =>
+    new Promise<Readable>((resolve, reject) => {
       const headers: Record<string, string> = { host: `127.0.0.1:${port}`, ...SIGNED };
-      if (body) headers['content-length'] = String(body.length);
-      const req = request({ hostname: '127.0.0.1', port, method, path: '/bucket/key', agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('end', () => resolve(Buffer.concat(chunks)));
-        res.once('error', reject);
-      });
+      if (body) headers['content-length'] = String(BODY);
+      const req = request({ hostname: '127.0.0.1', port, method, path: '/bucket/key', agent, headers }, resolve);
       req.once('error', reject);
-      req.end(body);
+      if (Buffer.isBuffer(body) || !body) req.end(body);
+      else body.pipe(req);
     });
   return async () => {
-    await send('PUT', await send('GET'));
+    const got = await send('GET');
+    await drain(await send('PUT', LARGE ? tap(got) : await whole(got)));
   };
+}
+
+const unlimited = new TokenBucket(undefined);
+/** The copy path's pass-through (activities/copy.ts: bandwidth tokens and a byte count, no hash). */
+const tap = (body: Readable): Readable => body.pipe(new ThrottledTap(unlimited, undefined));
+async function whole(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+async function drain(body: Readable): Promise<void> {
+  for await (const c of body) void c;
 }
 
 function http1(port: number): Pair {
   const pool = new Http1Pool(new URL(`http://127.0.0.1:${port}`), 256);
-  const send = async (method: string, body?: Buffer) => {
+  const send = async (method: string, body?: Buffer | Readable) => {
     const headers: Record<string, string> = { host: `127.0.0.1:${port}`, ...SIGNED };
-    if (body) headers['content-length'] = String(body.length);
-    const res = await pool.request({ method, path: '/bucket/key', headers, body, connectTimeoutMs: 10_000, timeoutMs: 60_000 });
-    const chunks: Buffer[] = [];
-    for await (const c of res.body) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
+    if (body) headers['content-length'] = String(BODY);
+    return (await pool.request({ method, path: '/bucket/key', headers, body, connectTimeoutMs: 10_000, timeoutMs: 60_000 })).body;
   };
   return async () => {
-    await send('PUT', await send('GET'));
+    const got = await send('GET');
+    await drain(await send('PUT', LARGE ? tap(got) : await whole(got)));
   };
 }
 
-async function measure(pair: Pair): Promise<number> {
-  let left = PAIRS;
+/** Client CPU in µs per pair, or (`LARGE`) in seconds per GiB moved. */
+async function measure(pair: Pair, pairs: number): Promise<number> {
+  let left = pairs;
   const t0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -93,19 +114,22 @@ async function measure(pair: Pair): Promise<number> {
     }),
   );
   const c = process.cpuUsage(t0);
-  return (c.user + c.system) / PAIRS;
+  return LARGE ? (c.user + c.system) / 1e6 / ((pairs * BODY) / 1024 ** 3) : (c.user + c.system) / pairs;
 }
 
 async function main(): Promise<void> {
-  const child = fork(__filename, ['--serve'], { stdio: 'inherit' });
+  const child = fork(__filename, ['--serve', ...process.argv.slice(2)], { stdio: 'inherit' });
   const port = await new Promise<number>((r) => child.once('message', (m) => r(m as number)));
   try {
     const clients = { 'node:http': nodeHttp(port), 'http1.ts': http1(port) };
-    await measure(clients['node:http']);
-    await measure(clients['http1.ts']);
+    // warm-up: a tenth of the pairs each
+    for (const pair of Object.values(clients)) await measure(pair, Math.ceil(PAIRS / 10));
     const out: Record<string, number[]> = { 'node:http': [], 'http1.ts': [] };
-    for (let round = 0; round < 2; round++) for (const [name, pair] of Object.entries(clients)) out[name]!.push(await measure(pair));
-    for (const [name, us] of Object.entries(out)) console.log(`${name.padEnd(10)} ${us.map((u) => `${u.toFixed(0)} µs`).join(', ')} of client CPU per 16 KiB GET+PUT pair (${PAIRS} pairs, ${CONCURRENCY} in flight)`);
+    for (let round = 0; round < 2; round++) for (const [name, pair] of Object.entries(clients)) out[name]!.push(await measure(pair, PAIRS));
+    for (const [name, xs] of Object.entries(out)) {
+      if (LARGE) console.log(`${name.padEnd(10)} ${xs.map((x) => `${x.toFixed(2)} s`).join(', ')} of client CPU per GiB, 16 MiB GET streamed into PUT (${PAIRS} pairs, ${CONCURRENCY} in flight)`);
+      else console.log(`${name.padEnd(10)} ${xs.map((u) => `${u.toFixed(0)} µs`).join(', ')} of client CPU per 16 KiB GET+PUT pair (${PAIRS} pairs, ${CONCURRENCY} in flight)`);
+    }
   } finally {
     child.kill();
   }
