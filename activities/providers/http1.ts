@@ -55,9 +55,10 @@ const MAX_HEAD_BYTES = 64 * 1024;
  * Bytes one socket read takes at most (plain connections; TLS ones read as node does). node's own reads stop at
  * 64 KiB, and every read costs the same JS and syscalls whatever its size (the body stream, the copy's tap, the
  * destination socket's write), while a busy loopback socket holds far more. Client CPU per GiB of 16 MiB GETs
- * streamed into PUTs (`npx tsx bench/http-client.ts --large`): 0.84–1.36 s with 64 KiB reads, 0.59–0.73 s with these.
+ * streamed into PUTs (`npx tsx bench/http-client.ts --large`): 0.84–1.36 s with 64 KiB reads, 0.60–0.93 s with
+ * 128 KiB, 0.59–0.73 s with 256 KiB; b's worker peaked at 187–209 MiB with 128 KiB and 199–228 MiB with 256 KiB.
  */
-const READ_BUFFER_BYTES = 256 * 1024;
+const READ_BUFFER_BYTES = 128 * 1024;
 /** Headers of which node:http keeps the first of several (the rest join with `, `, set-cookie collects). */
 const FIRST_WINS = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization', 'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires']);
 
