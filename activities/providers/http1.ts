@@ -170,18 +170,21 @@ class Conn {
     origin: { https: boolean; host: string; port: number },
   ) {
     this.tls = origin.https;
-    // Plain connections read into a buffer of their own, up to READ_BUFFER_BYTES at a time, not node's 64 KiB.
-    const onread = {
-      buffer: () => (this.readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)),
-      callback: (n: number) => {
-        this.onData(this.taken(n));
-        return true;
-      },
-    };
-    this.socket = origin.https
-      ? tlsConnect({ host: origin.host, port: origin.port, servername: isIP(origin.host) ? undefined : origin.host, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: origin.host, port: origin.port, onread });
-    if (origin.https) this.socket.on('data', (d: Buffer) => this.onData(d));
+    // Plain connections read into a buffer of their own, up to READ_BUFFER_BYTES at a time, not node's 64 KiB. TLS
+    // hands on one 16 KiB record per read whichever way it is read (onread included), so it keeps 'data'.
+    if (origin.https) {
+      this.socket = tlsConnect({ host: origin.host, port: origin.port, servername: isIP(origin.host) ? undefined : origin.host, ALPNProtocols: ['http/1.1'] });
+      this.socket.on('data', (d: Buffer) => this.onData(d));
+    } else {
+      const onread = {
+        buffer: () => (this.readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)),
+        callback: (n: number) => {
+          this.onData(this.taken(n));
+          return true;
+        },
+      };
+      this.socket = netConnect({ host: origin.host, port: origin.port, onread });
+    }
     this.socket.setNoDelay(true);
     this.socket.setKeepAlive(true, 10_000);
     this.socket.on('error', (e) => (this.error ??= e));
