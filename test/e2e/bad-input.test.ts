@@ -86,6 +86,14 @@ describe('bad input catalogue (built CLI)', () => {
     return d;
   };
 
+  /** The embedded server's last log lines, for a row that did not end as expected (a stuck server explains itself). */
+  function serverLogTail(): string {
+    const log = join(home, 'temporal.log');
+    if (!existsSync(log)) return '';
+    const lines = readFileSync(log, 'utf8').split('\n');
+    return `\n--- ${log} (last 40 of ${lines.length} lines)\n${lines.slice(-40).join('\n')}`;
+  }
+
   before(async () => {
     if (process.env.FERRY_E2E_SKIP_BUILD !== '1' || !existsSync(CLI)) {
       const build = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
@@ -185,7 +193,7 @@ describe('bad input catalogue (built CLI)', () => {
       writeFileSync(file, typeof doc === 'string' ? doc : toYaml(doc));
       const bound = (row.withinSec ?? 30) * 1000;
       const r = await ferry(['run', file, '--json', ...ports], bound + 5000);
-      const explain = `exit ${r.code}${r.signal ? ` (${r.signal})` : ''} after ${r.ms} ms\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+      const explain = `exit ${r.code}${r.signal ? ` (${r.signal})` : ''} after ${r.ms} ms\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}${r.code === row.exit && r.signal === null ? '' : serverLogTail()}`;
       assert.equal(r.signal, null, `finished by itself within ${bound} ms\n${explain}`);
       assert.ok(r.ms <= bound, `finished within ${bound} ms\n${explain}`);
       assert.equal(r.code, row.exit, explain);
