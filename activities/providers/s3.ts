@@ -63,8 +63,12 @@ export function mapS3Error(err: unknown, what: string): unknown {
   if (err instanceof FerryError || isAbortError(err)) return err;
   const e = err as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
   const status = e.$metadata?.httpStatusCode;
-  const code = e.Code ?? e.name ?? e.code ?? 'Error';
-  const msg = `${what}: ${code}${e.message && e.message !== code && e.message !== 'UnknownError' ? ` — ${e.message}` : ''}${status ? ` (HTTP ${status})` : ''}`;
+  // A node network error is named plain 'Error'; its code (ENOTFOUND, ECONNREFUSED …) says what happened, and its
+  // message names the code already ("getaddrinfo ENOTFOUND host").
+  const netCode = !e.Code && (!e.name || e.name === 'Error') ? e.code : undefined;
+  const code = e.Code ?? netCode ?? e.name ?? e.code ?? 'Error';
+  const detail = netCode && e.message?.includes(netCode) ? e.message : `${code}${e.message && e.message !== code && e.message !== 'UnknownError' ? ` — ${e.message}` : ''}`;
+  const msg = `${what}: ${detail}${status ? ` (HTTP ${status})` : ''}`;
   const opts = { code, status, cause: err };
   if (code === 'NoSuchBucket') return new BucketNotFoundError(msg, opts);
   if (code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchUpload' || (status === 404 && code !== 'NoSuchBucket')) return new NotFoundError(msg, opts);

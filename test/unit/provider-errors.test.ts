@@ -32,6 +32,10 @@ test('s3 error mapping', () => {
   const t = mapS3Error(sdkError('SlowDown', 503, { 'retry-after': '7' }), 'op') as ThrottledError;
   assert.equal(t.retryAfterMs, 7000);
   assert.match((mapS3Error(sdkError('RequestTimeTooSkewed', 403), 'op') as Error).message, /clock/);
+  // A network error names its code, not node's generic 'Error'.
+  const dns = mapS3Error(Object.assign(new Error('getaddrinfo ENOTFOUND b.localhost'), { code: 'ENOTFOUND' }), 'put s3://b/k') as TransientError;
+  assert.equal(dns.message, 'put s3://b/k: getaddrinfo ENOTFOUND b.localhost');
+  assert.equal(dns.code, 'ENOTFOUND');
 });
 
 test('copy source header encodes each key segment', () => {
