@@ -594,10 +594,6 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
 }
 
 if (require.main === module) {
-  // The AWS SDK warns on every node before 22 (9 lines on stderr, once per process) that its releases from January
-  // 2027 will need node 22. Ferry runs on node 20.3+ with the SDK its lockfile pins, so the warning is for whoever
-  // upgrades that lock (README, Try it), not for an operator. Set the variable to "false" to see it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
