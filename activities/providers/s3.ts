@@ -21,13 +21,9 @@ import { credentialSources, type ProviderContext } from './registry';
 import { resolveCredentials } from '../credentials';
 import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError, SourceChangedError, ThrottledError, TransientError, isAbortError } from '../../common/errors';
 import { keyByteLength } from '../../common/keys';
+// Quiets the SDK's node-version warning in every process that runs this provider (`ferry`, `node workers/main.js`, the demo).
+import './aws-sdk-env';
 
-// The AWS SDK warns on every node before 22 (9 lines on stderr, once per process, at its first client) that its
-// releases from January 2027 will need node 22. Ferry runs on node 20.3+ with the SDK its lockfile pins, so the
-// warning is for whoever upgrades that lock (README, Try it), not for an operator; set the variable to "false" to see
-// it. Set here, where the SDK is loaded, so every process that runs this provider (`ferry`, `node workers/main.js`,
-// the demo) is covered.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /* eslint-disable @typescript-eslint/no-require-imports */
 /** The AWS SDK, loaded on first use (a worker that only talks to S3-compatible stores with profile keys never loads it). */
 type Sdk = typeof import('@aws-sdk/client-s3');
