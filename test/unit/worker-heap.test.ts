@@ -111,7 +111,10 @@ function concurrentMarkingTasks(nodeFlags: string[]): { serial: boolean; tasks: 
 
 test("serialMarking: V8's concurrent marking helpers stop running (a node started with --concurrent-marking keeps them)", () => {
   const off = concurrentMarkingTasks([]);
-  const on = concurrentMarkingTasks(['--concurrent-marking']);
+  // The control's count swings with timing (5 to 163 tasks in twelve runs here; 4 once, under load, which failed this
+  // test): up to three runs, until one shows it.
+  let on = concurrentMarkingTasks(['--concurrent-marking']);
+  for (let run = 1; run < 3 && on.tasks < 5; run++) on = concurrentMarkingTasks(['--concurrent-marking']);
   assert.deepEqual([off.serial, on.serial], [true, false]);
   console.log(`concurrent marking tasks: ${off.tasks} after serialMarking, ${on.tasks} with --concurrent-marking`);
   assert.ok(on.tasks >= 5, `with concurrent marking, its tasks ran (${on.tasks})`);
