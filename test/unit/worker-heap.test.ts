@@ -88,7 +88,11 @@ function fullGcsWhileBuffersChurn(): { capped: number; streaming: number; pressu
 }
 
 test('heapGrowth.streaming: socket-sized buffers no longer keep full GCs running back to back over a heap that does not grow', () => {
-  const n = fullGcsWhileBuffersChurn();
+  // The control swings with timing: 3 to 7 full GCs with growth capped in sixteen runs here (half of them under load;
+  // fewer where V8 forced pressure GCs in that phase), and 2 once, in a loaded unit layer, which failed this test. So
+  // up to three runs, until one shows it.
+  let n = fullGcsWhileBuffersChurn();
+  for (let run = 1; run < 3 && n.capped < 3; run++) n = fullGcsWhileBuffersChurn();
   console.log(`full GCs in 3 GiB of 64 KiB buffers: ${n.capped} capped, ${n.streaming} while streaming (and ${n.pressure} for external memory pressure in both)`);
   assert.ok(n.capped >= 3, `with growth capped, the buffers alone start full GCs: ${JSON.stringify(n)}`);
   assert.ok(n.streaming <= 1 && n.streaming < n.capped, `while streaming, (almost) none: ${JSON.stringify(n)}`);
