@@ -23,15 +23,21 @@ export function peakRssMiB(pid: number): number | undefined {
   }
 }
 
-/** CPU seconds (user + system, every thread) a live process has used so far; undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+/** User and system CPU seconds (every thread) a live process has used so far; undefined once it is gone. */
+export function cpuTimes(pid: number): { user: number; system: number } | undefined {
   try {
     // After `(comm) `: state is field 0, utime 11 and stime 12 (clock ticks, 100 per second).
     const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100;
+    return { user: Number(rest[11]) / 100, system: Number(rest[12]) / 100 };
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds (user + system, every thread) a live process has used so far; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  const t = cpuTimes(pid);
+  return t && t.user + t.system;
 }
 
 /** MemAvailable from /proc/meminfo, bytes (undefined off Linux). */
