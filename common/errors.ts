@@ -104,6 +104,21 @@ export class ObjectTooLargeError extends FerryError {
   override readonly name = 'ObjectTooLargeError';
 }
 
+/** Thrown when user metadata cannot travel as an HTTP header (non-ASCII a destination cannot encode, CR/LF). Names the key and field. */
+export class InvalidMetadataError extends FerryError {
+  override readonly name = 'InvalidMetadataError';
+}
+
+/** Thrown for a symbolic link in an fs source that is not followed (default) or points outside the root. Names the target. */
+export class SymlinkSkippedError extends FerryError {
+  override readonly name = 'SymlinkSkippedError';
+}
+
+/** Thrown when an http source's redirect points somewhere the job does not allow (private address, https→http). */
+export class RedirectRefusedError extends FerryError {
+  override readonly name = 'RedirectRefusedError';
+}
+
 /** Error names that must never be retried by Temporal (fed to `nonRetryableErrorTypes`). */
 export const NON_RETRYABLE_ERROR_NAMES = [
   // A Ferry error of the base class is a rejected request with no better class (e.g. an unexpected 4xx).
@@ -116,6 +131,9 @@ export const NON_RETRYABLE_ERROR_NAMES = [
   'UnsupportedError',
   'InvalidConfigError',
   'ObjectTooLargeError',
+  'InvalidMetadataError',
+  'SymlinkSkippedError',
+  'RedirectRefusedError',
 ] as const;
 
 /** Errors that stop a whole job (preflight) rather than fail one object. */

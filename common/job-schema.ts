@@ -55,6 +55,8 @@ const endpointSchema = z
     list: z.string().min(1).optional(),
     forcePathStyle: z.boolean().optional(),
     signatureVersion: z.enum(['v1', 'v4']).optional(),
+    followSymlinks: z.boolean().optional(),
+    allowPrivateRedirects: z.boolean().optional(),
   })
   .superRefine((e, ctx) => {
     const need = (field: 'bucket' | 'path' | 'list', why: string) => {
@@ -65,6 +67,8 @@ const endpointSchema = z
     if (e.type === 'fs') need('path', 'the root directory');
     if (e.type === 'http') need('list', 'a file of URLs, one per line');
     for (const f of ['path', 'list'] as const) if (e[f] && e.type !== (f === 'path' ? 'fs' : 'http')) ctx.addIssue({ code: 'custom', path: [f], message: `only for type ${f === 'path' ? 'fs' : 'http'}` });
+    if (e.followSymlinks !== undefined && e.type !== 'fs') ctx.addIssue({ code: 'custom', path: ['followSymlinks'], message: 'only for type fs' });
+    if (e.allowPrivateRedirects !== undefined && e.type !== 'http') ctx.addIssue({ code: 'custom', path: ['allowPrivateRedirects'], message: 'only for type http' });
     for (const f of ['bucket', 'endpoint', 'region', 'credentials'] as const) if (e[f] && (e.type === 'fs' || e.type === 'http') && !(e.type === 'http' && f === 'credentials')) ctx.addIssue({ code: 'custom', path: [f], message: `not used by type ${e.type}` });
   });
 

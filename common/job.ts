@@ -43,6 +43,8 @@ export interface EndpointConfig {
   list?: string;
   forcePathStyle?: boolean;
   signatureVersion?: 'v1' | 'v4';
+  followSymlinks?: boolean;
+  allowPrivateRedirects?: boolean;
 }
 
 /** Limits that `ferry throttle` can change on a running job. */

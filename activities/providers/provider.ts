@@ -199,6 +199,10 @@ export interface EndpointSpec {
   forcePathStyle?: boolean;
   /** oss: request signature version (default `v4`). */
   signatureVersion?: 'v1' | 'v4';
+  /** fs: follow symbolic links whose real path stays under the root (default: report each link, follow none). */
+  followSymlinks?: boolean;
+  /** http: follow redirects to loopback/private/link-local addresses and https→http (default: refuse them). */
+  allowPrivateRedirects?: boolean;
 }
 
 /** Resolved secrets for one profile. Lives only in worker memory. */
