@@ -541,6 +541,10 @@ async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void
 /** Copies one object with a single GET and PUT: read whole when small, else streamed. */
 async function putObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
   const { src, dst, input } = b;
+  const small = o.size <= BUFFERED_PUT_BYTES;
+  // A small object's bandwidth is taken before its GET: an open response must never wait on an abortable sleep
+  // (a pause would abort it with its body unread).
+  if (small) await b.bandwidth.take(o.size, b.signal);
   const got = await sourceRead(() => src.get(o.key, { signal: b.signal }));
   try {
     checkUnchanged(o, got.info);
@@ -551,9 +555,8 @@ async function putObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void>
   const md5 = wantChecksums(b) && (dst.capabilities.etagIsMd5 || (src.capabilities.etagIsMd5 && isMd5Etag(o.etag))) ? createHash('md5') : undefined;
   let body: Readable | Buffer;
   let tap: ThrottledTap | undefined;
-  if (o.size <= BUFFERED_PUT_BYTES) {
+  if (small) {
     // Small objects are read whole and written in one request write: no stream stages between the two sockets.
-    await b.bandwidth.take(o.size, b.signal);
     body = await readWhole(got.body, o.size);
     if (body.length !== o.size) throw new SizeMismatchError(`read ${body.length > o.size ? 'more than ' : ''}${body.length} bytes of ${o.size} from the source`);
     md5?.update(body);
