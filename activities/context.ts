@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { EndpointConfig } from '../common/job';
 import type { ObjectProvider } from './providers/provider';
 import { openProvider as openFromRegistry, type ProviderContext } from './providers/registry';
+import { Context } from '@temporalio/activity';
 import { ControlHub, type ControlSource } from './control';
+import { runGuarded } from './guard';
 import type { LastRoundSource } from './rounds';
 
 export interface ActivityDeps {
@@ -39,6 +41,8 @@ export interface ActivityContext {
   reportDir: string;
   hub: ControlHub;
   provider(spec: EndpointConfig): ObjectProvider;
+  /** Aborts when a stray error (activities/guard.ts) fails this attempt. */
+  strayAbort: AbortSignal;
 }
 
 /** The worker's context: opens an ActivityContext per activity execution. */
@@ -53,25 +57,38 @@ export function defaultReportDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FERRY_REPORT_DIR ?? join(env.FERRY_HOME ?? join(homedir(), '.ferry'), 'reports');
 }
 
+/** `<workflow id> <activity type>` of the running activity (for logs), or `activity` outside one (unit tests). */
+function attemptName(): string {
+  try {
+    const info = Context.current().info;
+    return `${info.workflowExecution?.workflowId ?? info.workflowType} ${info.activityType}`;
+  } catch {
+    return 'activity';
+  }
+}
+
 export function createActivityContext(deps: ActivityDeps): WorkerContext {
   const pool = new ProviderPool((spec) => (deps.openProvider ?? openFromRegistry)(spec, deps.providers ?? {}), deps.providerIdleMs);
   const shared = { deps, reportDir: deps.reportDir ?? defaultReportDir(), hub: new ControlHub(deps.control, deps.controlIntervalMs) };
   return {
     pool,
-    async run(fn) {
-      const leases: ProviderLease[] = [];
-      try {
-        return await fn({
-          ...shared,
-          provider(spec) {
-            const lease = pool.acquire(spec);
-            leases.push(lease);
-            return lease.provider;
-          },
-        });
-      } finally {
-        for (const l of leases) l.release();
-      }
+    run(fn) {
+      return runGuarded(attemptName(), async (strayAbort) => {
+        const leases: ProviderLease[] = [];
+        try {
+          return await fn({
+            ...shared,
+            strayAbort,
+            provider(spec) {
+              const lease = pool.acquire(spec);
+              leases.push(lease);
+              return lease.provider;
+            },
+          });
+        } finally {
+          for (const l of leases) l.release();
+        }
+      });
     },
   };
 }

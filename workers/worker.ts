@@ -12,6 +12,7 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { queryControlSource } from '../activities/control';
 import { visibilityLastRoundSource } from '../activities/rounds';
 import { heapGrowth } from '../activities/heap-growth';
+import { installStrayErrorGuard } from '../activities/guard';
 import { NON_RETRYABLE_ERROR_NAMES } from '../common/errors';
 
 export const DEFAULT_TASK_QUEUE = 'ferry';
@@ -125,6 +126,7 @@ export async function withSmallWorkflowHeap<T>(spawn: () => Promise<T>, execArgv
 }
 
 export async function createFerryWorker(opts: FerryWorkerOptions): Promise<Worker> {
+  installStrayErrorGuard();
   boundHeapGrowth();
   serialMarking();
   const namespace = opts.namespace ?? 'default';
