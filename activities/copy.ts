@@ -23,11 +23,13 @@ import { Crc64, combineCrc64Parts } from './checksum/crc64';
 import { comparePositions, destinationIndex, isMd5Etag, listRange, overwriteDecision } from './range';
 import { FailureLog } from './failures';
 import { heapGrowth } from './heap-growth';
+import { forObject } from './guard';
 import { compileFilter } from '../common/glob';
 import { compareKeys, mapKey } from '../common/keys';
 import { addCounters, emptyCounters, type Counters, type FailureRecord } from '../common/progress';
 import { ferryMetrics, FerryMetric } from './metrics';
 import { childSignal } from '../common/signals';
+import { headerMetadata } from '../common/metadata';
 import { BucketNotFoundError, ChecksumMismatchError, NotFoundError, ObjectTooLargeError, SizeMismatchError, SourceChangedError, ThrottledError, errorClass, errorMessage, isAbortError, isRetryable } from '../common/errors';
 
 /** Objects per window of a batch (one source LIST page). */
@@ -112,7 +114,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     partsResumed: 0,
   };
   // Every transfer of the batch listens on this one signal (up to `limits.objects` at once).
-  const abort = childSignal(actx.cancellationSignal, 10_000);
+  const abort = childSignal(AbortSignal.any([actx.cancellationSignal, ctx.strayAbort]), 10_000);
   const failures = new FailureLog(ctx.reportDir, input.job.name, input.runTag, input.round, input.n, input.batch);
   if (resumed) await failures.truncateAfter(checkpoint.cursor, (a, b) => comparePositions(src, a, b), checkpoint.doneAfterCursor);
   const b: Batch = {
@@ -316,7 +318,7 @@ async function runBatch(b: Batch): Promise<BatchResult> {
         staff();
         const o = t.w.entries[t.i]!;
         try {
-          const outcome = await processObject(b, o, t.w.index, include, verifyOnly);
+          const outcome = await forObject(o.key, () => processObject(b, o, t.w.index, include, verifyOnly));
           count(b, outcome, o.size);
           t.w.finished[t.i] = true;
           settle();
@@ -548,6 +550,7 @@ async function putObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void>
   const got = await sourceRead(() => src.get(o.key, { signal: b.signal }));
   try {
     checkUnchanged(o, got.info);
+    got.info.metadata = headerMetadata(o.key, got.info.metadata, dst.capabilities.metadata);
   } catch (e) {
     got.body.destroy();
     throw e;
@@ -682,6 +685,8 @@ async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<v
     }
     const head = await sourceRead(() => src.stat(o.key, { signal: b.signal }));
     checkUnchanged(o, head);
+    // Before any write: createMultipart and finishMultipart's self-copy both send head.metadata.
+    head.metadata = headerMetadata(o.key, head.metadata, dst.capabilities.metadata);
     if (!up) {
       // A killed attempt may have created an upload (and parts) after its last heartbeat reached the server
       // (heartbeats are throttled): this batch cannot resume it, so abort it rather than leave it orphaned.

@@ -1,5 +1,5 @@
 /**
- * Client CPU of a GET+PUT pair: node:http (keep-alive agent) against Ferry's HTTP/1.1 client (`http1.ts`), both
+ * Client CPU of a GET+PUT pair: node:http (keep-alive agent) against undici (the s3 provider's transport), both
  * against the same canned server in a child process, so only the client's own CPU is counted.
  *
  *   npx tsx bench/http-client.ts [pairs=20000] [concurrency=32]      16 KiB bodies, buffered (case a's objects)
@@ -12,7 +12,7 @@ import { fork } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { Agent, request } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Http1Pool } from '../activities/providers/http1';
+import { Pool } from 'undici';
 import { ThrottledTap, TokenBucket } from '../activities/throttle';
 
 const LARGE = process.argv.includes('--large');
@@ -91,12 +91,12 @@ async function drain(body: Readable): Promise<void> {
   for await (const c of body) void c;
 }
 
-function http1(port: number): Pair {
-  const pool = new Http1Pool(new URL(`http://127.0.0.1:${port}`), 256);
-  const send = async (method: string, body?: Buffer | Readable) => {
+function undici(port: number): Pair {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 256 });
+  const send = async (method: 'GET' | 'PUT', body?: Buffer | Readable) => {
     const headers: Record<string, string> = { host: `127.0.0.1:${port}`, ...SIGNED };
     if (body) headers['content-length'] = String(BODY);
-    return (await pool.request({ method, path: '/bucket/key', headers, body, connectTimeoutMs: 10_000, timeoutMs: 60_000 })).body;
+    return (await pool.request({ method, path: '/bucket/key', headers, body })).body;
   };
   return async () => {
     const got = await send('GET');
@@ -121,10 +121,10 @@ async function main(): Promise<void> {
   const child = fork(__filename, ['--serve', ...process.argv.slice(2)], { stdio: 'inherit' });
   const port = await new Promise<number>((r) => child.once('message', (m) => r(m as number)));
   try {
-    const clients = { 'node:http': nodeHttp(port), 'http1.ts': http1(port) };
+    const clients = { 'node:http': nodeHttp(port), undici: undici(port) };
     // warm-up: a tenth of the pairs each
     for (const pair of Object.values(clients)) await measure(pair, Math.ceil(PAIRS / 10));
-    const out: Record<string, number[]> = { 'node:http': [], 'http1.ts': [] };
+    const out: Record<string, number[]> = { 'node:http': [], undici: [] };
     for (let round = 0; round < 2; round++) for (const [name, pair] of Object.entries(clients)) out[name]!.push(await measure(pair, PAIRS));
     for (const [name, xs] of Object.entries(out)) {
       if (LARGE) console.log(`${name.padEnd(10)} ${xs.map((x) => `${x.toFixed(2)} s`).join(', ')} of client CPU per GiB, 16 MiB GET streamed into PUT (${PAIRS} pairs, ${CONCURRENCY} in flight)`);

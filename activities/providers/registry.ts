@@ -11,6 +11,8 @@ export interface ProviderContext {
   env?: NodeJS.ProcessEnv;
   /** Credentials file (`--credentials`), else `FERRY_CREDENTIALS_FILE`. */
   credentialsFile?: string;
+  /** The request signers' clock in epoch ms (default `Date.now`); tests run a worker whose clock is off. */
+  now?: () => number;
 }
 
 export type ProviderFactory = (spec: EndpointSpec, ctx: ProviderContext) => ObjectProvider;

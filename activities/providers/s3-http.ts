@@ -1,25 +1,18 @@
 /**
  * The `s3` provider's requests for path-style custom endpoints (every S3-compatible store): GetObject, PutObject,
  * UploadPart, CopyObject, ListObjectsV2, HeadObject, multipart create/part-copy/complete/abort/list and
- * DeleteObject as plain HTTP/1.1 requests (`http1.ts`) signed with SigV4 (`UNSIGNED-PAYLOAD`, as the SDK signs
- * streamed bodies). Measured on MinIO → versitygw with 16 KiB objects, the SDK spends ~1.6 ms of CPU per GET+PUT
- * pair in its middleware stack and this path ~0.5 ms on node:http (less on `http1.ts`); with the storage servers on
- * the same cores that halves the wall time of small-object jobs. A worker that never loads the SDK idles 10–15 MiB
- * smaller. Errors become the same SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so
- * `mapS3Error` maps both paths alike.
+ * DeleteObject, signed with SigV4 (`sigv4.ts`) and sent with undici. The SDK's middleware stack costs several
+ * times this path's CPU per small object, which is wall time when the storage servers share the cores. Errors
+ * become SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so `mapS3Error` maps both
+ * paths alike.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import * as crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
+import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { abortError, isAbortError } from '../../common/errors';
-import { Http1Pool, type Http1Request, type Http1Response } from './http1';
-
-export interface SigV4Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+import { canonicalQuery, signV4, uriEncodePath, type SigV4Credentials } from './sigv4';
+import type { ProxySettings } from './proxy-env';
 
 export interface S3HttpOptions {
   /** Endpoint URL (scheme, host, port); path-style addressing `/<bucket>/<key>`. */
@@ -27,11 +20,15 @@ export interface S3HttpOptions {
   region: string;
   bucket: string;
   credentials: () => Promise<SigV4Credentials>;
-  /** Keep-alive sockets to the endpoint at most (requests beyond wait for one). */
+  /** Connections to the endpoint at most (requests beyond wait for one). */
   maxSockets: number;
   connectionTimeoutMs: number;
-  /** Socket idle time after which a request (or a response body) fails with a timeout. */
+  /** Time without response headers, or between body chunks, after which a request fails. */
   requestTimeoutMs: number;
+  /** Proxy settings (from the worker's environment); none when omitted. */
+  proxy?: ProxySettings;
+  /** The signer's clock (epoch ms); corrected by the server's Date after a RequestTimeTooSkewed. */
+  now?: () => number;
   onRequest?: (method: string, path: string) => void;
 }
 
@@ -41,91 +38,13 @@ export interface S3GetResponse {
   body: Readable;
 }
 
-/** AWS's UriEncode: every byte but `A-Z a-z 0-9 - . _ ~` percent-encoded. */
-const uriEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-/** Keys that UriEncode leaves as they are (with `/` kept): most keys, so the common case allocates nothing. */
-const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
-
-/** UriEncode of a key with its `/` kept. */
-export function uriEncodePath(key: string): string {
-  return UNRESERVED_PATH.test(key) ? key : key.split('/').map(uriEncode).join('/');
-}
-
-/** The canonical (sorted, encoded) query string, which is also what is sent. */
-export function canonicalQuery(query: Record<string, string> = {}): string {
-  return Object.keys(query)
-    .sort()
-    .map((k) => `${uriEncode(k)}=${uriEncode(query[k]!)}`)
-    .join('&');
-}
-
-const hmac = (key: Buffer | string, data: string) => crypto.createHmac('sha256', key).update(data, 'utf8').digest();
-/** Hex SHA-256 of a string: node's one-shot `crypto.hash` (20.12+: no Hash object per request), else a Hash. */
-const sha256Hex: (data: string) => string =
-  typeof (crypto as { hash?: unknown }).hash === 'function' ? (data) => crypto.hash('sha256', data, 'hex') : (data) => crypto.createHash('sha256').update(data, 'utf8').digest('hex');
-
-/** Derived signing keys by secret, day and region: four HMACs per request saved (a handful of entries live). */
-const signingKeys = new Map<string, Buffer>();
-function signingKey(secret: string, day: string, region: string): Buffer {
-  const id = `${day}\n${region}\n${secret}`;
-  let key = signingKeys.get(id);
-  if (!key) {
-    if (signingKeys.size >= 64) signingKeys.clear();
-    key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), 's3'), 'aws4_request');
-    signingKeys.set(id, key);
-  }
-  return key;
-}
-
-/** A header value as SigV4 signs it: trimmed, whitespace runs collapsed to one space. */
-const NOT_CANONICAL = /^\s|\s$|\s\s|[^\S ]/;
-const canonicalValue = (v: string) => (NOT_CANONICAL.test(v) ? v.trim().replace(/\s+/g, ' ') : v);
-
-/** The names of a request's handful of headers, sorted in place by insertion (Array#sort allocates a work copy). */
-function sortedNames(headers: Record<string, string>): string[] {
-  const names = Object.keys(headers);
-  for (let i = 1; i < names.length; i++) {
-    const n = names[i]!;
-    let j = i - 1;
-    for (; j >= 0 && names[j]! > n; j--) names[j + 1] = names[j]!;
-    names[j + 1] = n;
-  }
-  return names;
-}
-
-/** `x-amz-date` (`YYYYMMDDTHHMMSSZ`) of `now`; the last one is reused within its second (one string per second). */
-let amzSecond = NaN;
-let amzDateOfSecond = '';
-function amzDate(now: Date): string {
-  const second = Math.floor(now.getTime() / 1000);
-  if (second !== amzSecond) {
-    amzDateOfSecond = now.toISOString().replace(/[-:]|\.\d{3}/g, '');
-    amzSecond = second;
-  }
-  return amzDateOfSecond;
-}
-
-/**
- * Adds `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token` and `authorization` to `headers` (lower-case
- * names). `query` is the canonical query string. Every header present is signed.
- */
-export function signV4(method: string, path: string, query: string, headers: Record<string, string>, creds: SigV4Credentials, region: string, now = new Date()): void {
-  const date = amzDate(now);
-  const day = date.slice(0, 8);
-  headers['x-amz-date'] = date;
-  headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-  if (creds.sessionToken) headers['x-amz-security-token'] = creds.sessionToken;
-  const names = sortedNames(headers);
-  let canonicalHeaders = '';
-  for (const n of names) canonicalHeaders += `${n}:${canonicalValue(headers[n]!)}\n`;
-  const signed = names.join(';');
-  const canonical = `${method}\n${path}\n${query}\n${canonicalHeaders}\n${signed}\nUNSIGNED-PAYLOAD`;
-  const scope = `${day}/${region}/s3/aws4_request`;
-  const toSign = `AWS4-HMAC-SHA256\n${date}\n${scope}\n${sha256Hex(canonical)}`;
-  const key = signingKey(creds.secretAccessKey, day, region);
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${crypto.createHmac('sha256', key).update(toSign, 'utf8').digest('hex')}`;
-}
+type Body = string | Buffer | Readable | undefined;
+const replayable = (body: Body) => body === undefined || typeof body === 'string' || Buffer.isBuffer(body);
+/** Errors of a connection that broke before any answer: a keep-alive socket the server had already closed. */
+const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+/** Requests that may be sent twice: a POST (CreateMultipartUpload) may have made something the first time. */
+const RESENDABLE = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+const noop = () => undefined;
 
 /** A response body as text (at most 64 KiB kept); a body that breaks off yields what arrived. */
 async function readText(body: Readable): Promise<string> {
@@ -138,13 +57,6 @@ async function readText(body: Readable): Promise<string> {
     /* the status is what matters */
   }
   return text;
-}
-
-/** A whole response body as text (a listing can be megabytes); a body that breaks off rejects. */
-async function readFullText(body: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of body) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
@@ -166,11 +78,8 @@ function errorOf(status: number, text: string, headers: IncomingHttpHeaders): Er
 }
 
 /** The service error of a non-2xx response. */
-async function serviceError(res: Http1Response): Promise<Error> {
-  let text = '';
-  if (res.statusCode !== 304) text = await readText(res.body);
-  else res.body.resume();
-  return errorOf(res.statusCode, text, res.headers);
+async function serviceError(res: Dispatcher.ResponseData): Promise<Error> {
+  return errorOf(res.statusCode, await readText(res.body), res.headers);
 }
 
 /** `x-amz-copy-source` (and `-if-match` while the source must still have ETag `ifMatch`) of a copy or part copy. */
@@ -190,29 +99,66 @@ export class S3Http {
   private readonly base: URL;
   /** `/<bucket>` under the endpoint's path, encoded. */
   private readonly bucketPath: string;
-  private readonly pool: Http1Pool;
+  private readonly dispatcher: Dispatcher;
+  /** Server time minus the signer's clock, learnt from a RequestTimeTooSkewed answer. */
+  private clockOffsetMs = 0;
 
   constructor(private readonly o: S3HttpOptions) {
     this.base = new URL(o.endpoint);
-    this.pool = new Http1Pool(this.base, o.maxSockets);
     this.bucketPath = `${this.base.pathname.replace(/\/+$/, '')}/${uriEncodePath(o.bucket)}`;
+    this.dispatcher = new EnvHttpProxyAgent({
+      ...o.proxy,
+      connections: o.maxSockets,
+      connect: { timeout: o.connectionTimeoutMs },
+      headersTimeout: o.requestTimeoutMs,
+      bodyTimeout: o.requestTimeoutMs,
+    });
   }
 
-  /** Closes the idle sockets; requests after this fail. */
+  /** Closes the connections; requests after this fail. */
   close(): void {
-    this.pool.destroy();
+    void this.dispatcher.destroy().catch(noop);
   }
 
-  /** A signed request (`key` undefined: a bucket-level request): its response once the head arrived (any status). */
-  private async send(method: string, key: string | undefined, extra: Record<string, string>, opts: { query?: Record<string, string>; body?: Http1Request['body']; signal?: AbortSignal }): Promise<Http1Response> {
-    const signal = opts.signal;
-    if (signal?.aborted) throw abortError(signal);
+  /**
+   * A signed request (`key` undefined: a bucket-level request): its response once the head arrived with a 2xx
+   * status, else a service error. Its body never emits an unhandled 'error': a consumer still sees the error.
+   * Sent again once at once, on a new connection, when a replayable request met a connection the server had
+   * closed, or when the server said the signer's clock is off (after correcting it from the server's Date).
+   */
+  private async send(method: string, key: string | undefined, extra: Record<string, string>, opts: { query?: Record<string, string>; body?: Body; signal?: AbortSignal }): Promise<Dispatcher.ResponseData> {
+    const { signal, body } = opts;
     const path = key === undefined ? this.bucketPath : `${this.bucketPath}/${uriEncodePath(key)}`;
     const qs = canonicalQuery(opts.query);
-    const headers: Record<string, string> = { host: this.base.host, ...extra };
-    signV4(method, path, qs, headers, await this.o.credentials(), this.o.region);
-    this.o.onRequest?.(method, path);
-    return this.pool.request({ method, path: qs ? `${path}?${qs}` : path, headers, body: opts.body, signal, connectTimeoutMs: this.o.connectionTimeoutMs, timeoutMs: this.o.requestTimeoutMs });
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw abortError(signal);
+      const again = attempt === 1 && RESENDABLE.has(method) && replayable(body);
+      const headers: Record<string, string> = { host: this.base.host, ...extra };
+      signV4(method, path, qs, headers, await this.o.credentials(), this.o.region, new Date((this.o.now?.() ?? Date.now()) + this.clockOffsetMs));
+      this.o.onRequest?.(method, path);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.dispatcher.request({ origin: this.base.origin, path: qs ? `${path}?${qs}` : path, method: method as Dispatcher.HttpMethod, headers, body, signal });
+      } catch (e) {
+        if (signal?.aborted) throw abortError(signal);
+        if (again && STALE_SOCKET.has(String((e as { code?: string }).code))) continue;
+        throw e;
+      }
+      res.body.on('error', noop);
+      if (res.statusCode < 300) return res;
+      if (body && typeof body === 'object' && !Buffer.isBuffer(body)) body.destroy();
+      const error = await serviceError(res);
+      if (again && this.correctClock(error, res.headers)) continue;
+      throw error;
+    }
+  }
+
+  /** Takes the server's clock from a RequestTimeTooSkewed answer's Date header; false when it is no such answer. */
+  private correctClock(error: Error, headers: IncomingHttpHeaders): boolean {
+    const serverTime = Date.parse(String(headers.date ?? ''));
+    if ((error as { Code?: string }).Code !== 'RequestTimeTooSkewed' || !Number.isFinite(serverTime)) return false;
+    this.clockOffsetMs = serverTime - (this.o.now?.() ?? Date.now());
+    return true;
   }
 
   /**
@@ -223,18 +169,18 @@ export class S3Http {
    * may have made it, so that is not retried here: the caller's retry lists and aborts such an orphan first.
    */
   private async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal; creates?: boolean } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
-    const body = opts.body ?? '';
+    const bodyless = method === 'GET' || method === 'HEAD';
+    const body = bodyless ? undefined : (opts.body ?? '');
+    const sent = bodyless ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body!)) };
     for (let attempt = 1; ; attempt++) {
       try {
-        const bodyless = method === 'GET' || method === 'HEAD';
-        const res = await this.send(method, key, bodyless ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, { query: opts.query, body: bodyless ? undefined : body, signal: opts.signal });
-        if (res.statusCode >= 300) throw await serviceError(res);
-        const text = method === 'HEAD' ? (res.body.resume(), '') : await readFullText(res.body);
+        const res = await this.send(method, key, sent, { query: opts.query, body, signal: opts.signal });
+        const text = method === 'HEAD' ? (await res.body.dump(), '') : await res.body.text();
         return { status: res.statusCode, headers: res.headers, text };
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const again = attempt < 3 && !opts.signal?.aborted && !isAbortError(e) && (status === undefined ? !opts.creates : status >= 500 || status === 429);
-        if (!again) throw e;
+        const retry = attempt < 3 && !opts.signal?.aborted && !isAbortError(e) && (status === undefined ? !opts.creates : status >= 500 || status === 429);
+        if (!retry) throw e;
         const after = Number((e as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['retry-after']);
         await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : 100 * 4 ** (attempt - 1), undefined, { signal: opts.signal });
       }
@@ -243,26 +189,18 @@ export class S3Http {
 
   /** GetObject: resolves with the response once its headers arrived (2xx), else rejects with a service error. */
   async get(key: string, range: string | undefined, signal?: AbortSignal): Promise<S3GetResponse> {
-    // A body that stalls fails with the request's timeout error, not as a silent hang (http1.ts).
     const res = await this.send('GET', key, range ? { range } : {}, { signal });
-    if (res.statusCode >= 300) throw await serviceError(res);
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
-  /** PutObject (or UploadPart, with `query` {partNumber, uploadId}) of `size` bytes from `body`; returns the ETag header. */
+  /**
+   * PutObject (or UploadPart, with `query` {partNumber, uploadId}) of `size` bytes from `body`; returns the ETag
+   * header. A source that fails mid-body fails the request with the source's error (the connection is dropped, so
+   * the server stores no short object).
+   */
   async put(key: string, body: Readable | Buffer, size: number, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal, query?: Record<string, string>): Promise<string | undefined> {
-    // A source that fails mid-body fails the request (the connection is dropped, so the server stores no short
-    // object) with the source's error; a request that fails destroys the source (http1.ts).
     const res = await this.send('PUT', key, { 'content-length': String(size), ...objectHeaders(contentType, metadata) }, { query, body, signal });
-    if (res.statusCode >= 300) {
-      if (!Buffer.isBuffer(body)) body.destroy();
-      throw await serviceError(res);
-    }
-    res.body.resume();
-    await new Promise<void>((resolve, reject) => {
-      res.body.once('end', resolve);
-      res.body.once('error', reject);
-    });
+    await res.body.dump();
     const etag = res.headers.etag;
     return typeof etag === 'string' ? etag : undefined;
   }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { S3Http } from './s3-http';
+import { proxySettings } from './proxy-env';
 import type { ByteRange, Capabilities, Checksums, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
 import { credentialSources, type ProviderContext } from './registry';
 import { resolveCredentials } from '../credentials';
@@ -58,7 +59,11 @@ const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException',
 const DENIED_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden', 'AllAccessDisabled', 'InvalidToken', 'ExpiredToken', 'AccountProblem', 'InvalidSecurity']);
 /** Keys a store refuses: AWS, MinIO (`//`, `.` segments), versitygw posix (`dir/` with data). */
 const INVALID_KEY_CODES = new Set(['KeyTooLongError', 'InvalidObjectName', 'XMinioInvalidObjectName', 'DirectoryObjectContainsData', 'ObjectParentIsFile', 'ExistingObjectIsDirectory', 'XMinioParentIsObject']);
-const TRANSIENT_NET = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
+const TRANSIENT_NET = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE',
+  // undici's: broken connection, timeouts, a body of another length than announced, a malformed answer.
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
 
 /** Maps SDK and network errors to Ferry's classes. The one mapping function of this provider. */
 export function mapS3Error(err: unknown, what: string): unknown {
@@ -74,7 +79,8 @@ export function mapS3Error(err: unknown, what: string): unknown {
   const opts = { code, status, cause: err };
   if (code === 'NoSuchBucket') return new BucketNotFoundError(msg, opts);
   if (code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchUpload' || (status === 404 && code !== 'NoSuchBucket')) return new NotFoundError(msg, opts);
-  if (code === 'RequestTimeTooSkewed') return new AccessDeniedError(`${msg} — the worker's clock differs from the server's by more than 15 minutes; fix the clock (NTP)`, opts);
+  // The lean path corrects its clock from the server's Date and sends again; what still arrives here is retried.
+  if (code === 'RequestTimeTooSkewed') return new TransientError(`${msg} — the worker's clock differs from the server's by more than 15 minutes; fix the clock (NTP)`, opts);
   if (DENIED_CODES.has(code) || status === 403 || status === 401) return new AccessDeniedError(msg, opts);
   if (THROTTLE_CODES.has(code) || status === 429 || status === 503) {
     const ra = Number(e.$response?.headers?.['retry-after']);
@@ -83,7 +89,7 @@ export function mapS3Error(err: unknown, what: string): unknown {
   if (INVALID_KEY_CODES.has(code)) return new InvalidKeyError(msg, opts);
   if (code === 'EntityTooLarge') return new ObjectTooLargeError(msg, opts);
   if (code === 'PreconditionFailed' || status === 412) return new SourceChangedError(`${msg} — the source changed`, opts);
-  if ((status !== undefined && status >= 500) || TRANSIENT_NET.has(String(e.code)) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'InternalError' || code === 'IncompleteBody') {
+  if ((status !== undefined && status >= 500) || TRANSIENT_NET.has(String(e.code)) || /^HPE_/.test(String(e.code)) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'InternalError' || code === 'IncompleteBody') {
     return new TransientError(msg, opts);
   }
   // Any other 4xx is a rejected request (e.g. MinIO answers a HEAD of a key it cannot store with a bodiless
@@ -219,6 +225,8 @@ class S3Provider implements ObjectProvider {
         maxSockets,
         connectionTimeoutMs: CONNECTION_TIMEOUT_MS,
         requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        proxy: proxySettings(ctx.env ?? process.env),
+        now: ctx.now,
         onRequest: opts.onRequest,
       });
     }
