@@ -11,7 +11,12 @@
  * - **Keys with `.`/`..` segments**: urllib parses URLs with WHATWG `URL`, which collapses such segments (the
  *   request would then address another key, and fail its signature). The wrapper hands urllib a legacy-parsed
  *   URL instead, so those keys work byte-exact.
- * - One keep-alive agent per provider with enough sockets (ali-oss would share, and resize, a global one).
+ * - One keep-alive agent per provider with enough sockets (ali-oss would share, and resize, a global one),
+ *   routed through `HTTPS_PROXY`/`HTTP_PROXY` unless `NO_PROXY` exempts the host ({@link proxyAwareAgents}).
+ * - **Clock skew**: ali-oss's Node client dates requests by the local clock and gives up on RequestTimeTooSkewed
+ *   (only its browser build corrects itself). The wrapper learns the server's time from that answer, feeds it to
+ *   ali-oss's `amendTimeSkewed` option ({@link SignerClock}), and the request is sent again at once, as the AWS
+ *   SDK does for S3.
  *
  * The subset of ali-oss used is typed below ({@link AliOss}): `@types/ali-oss` lacks `ctx`, the stream part
  * upload (`_uploadPart`, the only way ali-oss uploads a part from a stream), `copy` with a source bucket and
@@ -24,6 +29,8 @@ import { parse as parseLegacyUrl } from 'node:url';
 import OSS from 'ali-oss';
 import type { ByteRange, Capabilities, Checksums, CopySource, Credentials, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
 import { credentialSources, type ProviderContext } from './registry';
+import { proxyAwareAgents } from './proxy-agent';
+import { proxySettings } from './proxy-env';
 import { resolveCredentials } from '../credentials';
 import { Crc64Stream, combineCrc64Parts, crc64ecma, parseCrc64 } from '../checksum/crc64';
 import {
@@ -66,12 +73,18 @@ const capabilities: Capabilities = {
 /** Slowest upload rate tolerated before a body upload times out (abort signals end stalls sooner). */
 const MIN_UPLOAD_BYTES_PER_SECOND = 64 * KiB;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** OSS refuses request times further than this from its own clock. */
+const OSS_MAX_SKEW_MS = 15 * 60_000;
+/** Smaller differences from the server's time cannot explain a refusal, so they are not corrected. */
+const MIN_CLOCK_CORRECTION_MS = 60_000;
 
 // ---------------------------------------------------------------- the slice of ali-oss in use
 
 /** Passed as ali-oss `ctx`, which reaches urllib untouched (functions survive ali-oss's option copies). */
 interface RequestCtx {
   ferrySignal: () => AbortSignal | undefined;
+  /** Called when the server refused the request time and the signer's clock was corrected. */
+  ferrySkewed: () => void;
 }
 
 interface AliResponse {
@@ -103,6 +116,8 @@ interface AliOss {
   listUploads(query: Record<string, string | number>, opts: CallOptions): Promise<{ uploads: { name: string; uploadId: string; initiated: string }[]; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }>;
   /** ali-oss's urllib instance; replaced by {@link abortableUrllib}. */
   urllib: Urllib;
+  /** ali-oss's own copy of its options; `amendTimeSkewed` (ms added to Date.now() when dating a request) is read per request. */
+  options: { amendTimeSkewed?: number };
 }
 
 interface UrllibArgs {
@@ -128,13 +143,59 @@ function abortedRequestError(): Error {
 }
 
 /**
- * Wraps ali-oss's urllib: honours the AbortSignal carried in `ctx`, uses this provider's agents, and hands
- * urllib a legacy-parsed URL so `.`/`..` key segments are not collapsed by WHATWG URL parsing.
+ * The request signer's clock: its source ({@link ProviderContext.now}, default `Date.now`) plus the offset
+ * learned from servers that refused a request time, like the AWS SDK's `systemClockOffset`. Shared by the
+ * provider's ali-oss clients.
  */
-function abortableUrllib(inner: Urllib, agents: { http: HttpAgent; https: HttpsAgent }, onRequest?: (method: string, path: string) => void): Urllib {
+class SignerClock {
+  offsetMs = 0;
+  constructor(private readonly source: () => number) {}
+
+  now(): number {
+    return this.source() + this.offsetMs;
+  }
+
+  /** ali-oss's `amendTimeSkewed`: what it adds to its own Date.now() when it dates a request. */
+  amendment(): number {
+    return this.now() - Date.now();
+  }
+
+  /**
+   * Adopts the server's time when the signer is off it by more than a minute. True when a request that was
+   * signed with `signedOffset` would now be dated differently enough to be worth sending again.
+   */
+  correct(serverTime: number, signedOffset: number): boolean {
+    if (Math.abs(serverTime - this.now()) > MIN_CLOCK_CORRECTION_MS) this.offsetMs = serverTime - this.source();
+    return Math.abs(this.offsetMs - signedOffset) > MIN_CLOCK_CORRECTION_MS;
+  }
+}
+
+/**
+ * The server's time from a 403 that refused the request time: `<ServerTime>` of the OSS error (body, or
+ * `x-oss-err` for bodiless answers), else the `Date` header. A bodiless 403 without `x-oss-err` counts when its
+ * `Date` is further from the signer's clock than OSS tolerates (how the AWS SDK spots skew).
+ */
+function refusedRequestTime(status: number | undefined, headers: IncomingHttpHeaders, data: unknown, clock: SignerClock): number | undefined {
+  if (status !== 403) return undefined;
+  const body = Buffer.isBuffer(data) || typeof data === 'string' ? String(data) : '';
+  const xml = body || Buffer.from(String(headers['x-oss-err'] ?? ''), 'base64').toString('utf8');
+  const date = Date.parse(String(headers.date ?? ''));
+  if (!xml) return Math.abs(date - clock.now()) > OSS_MAX_SKEW_MS ? date : undefined;
+  if (!/<Code>\s*RequestTimeTooSkewed\s*<\/Code>/.test(xml)) return undefined;
+  const serverTime = Date.parse(/<ServerTime>([^<]*)<\/ServerTime>/.exec(xml)?.[1] ?? '');
+  return Number.isNaN(serverTime) ? (Number.isNaN(date) ? undefined : date) : serverTime;
+}
+
+/**
+ * Wraps ali-oss's urllib: honours the AbortSignal carried in `ctx`, uses this provider's agents, corrects the
+ * signer's clock from RequestTimeTooSkewed answers, and hands urllib a legacy-parsed URL so `.`/`..` key
+ * segments are not collapsed by WHATWG URL parsing.
+ */
+function abortableUrllib(inner: Urllib, agents: { http: HttpAgent; https: HttpsAgent }, clock: SignerClock, onRequest?: (method: string, path: string) => void): Urllib {
   return {
     request(url: unknown, args: UrllibArgs): Promise<unknown> {
       const signal = args.ctx?.ferrySignal?.();
+      const signedOffset = clock.offsetMs; // ali-oss dated this request just now
       args.agent = agents.http;
       args.httpsAgent = agents.https;
       const parsed = typeof url === 'string' ? parseLegacyUrl(url) : url;
@@ -162,8 +223,14 @@ function abortableUrllib(inner: Urllib, agents: { http: HttpAgent; https: HttpsA
             return;
           }
           settled = true;
-          if (err) reject(err);
-          else resolve({ data, status: res.statusCode ?? (res as UrllibResponse).status, headers: res.headers, res });
+          if (err) {
+            reject(err);
+            return;
+          }
+          const status = res.statusCode ?? (res as UrllibResponse).status;
+          const serverTime = refusedRequestTime(status, res.headers, data, clock);
+          if (serverTime !== undefined && clock.correct(serverTime, signedOffset)) args.ctx?.ferrySkewed?.();
+          resolve({ data, status, headers: res.headers, res });
         });
         if (out && typeof (out as ClientRequest).destroy === 'function') req = out as ClientRequest;
       });
@@ -260,6 +327,7 @@ class OssProvider implements ObjectProvider {
   private readonly clientOptions: OSS.Options & Record<string, unknown>;
   private readonly timeoutMs: number;
   private readonly onRequest: ((method: string, path: string) => void) | undefined;
+  private readonly clock: SignerClock;
 
   constructor(spec: EndpointSpec, ctx: ProviderContext, opts: OssProviderOptions = {}) {
     const problems: string[] = [];
@@ -282,8 +350,9 @@ class OssProvider implements ObjectProvider {
     this.endpointId = `oss|${endpoint}|${spec.credentials ?? 'default'}`;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.onRequest = opts.onRequest;
+    this.clock = new SignerClock(ctx.now ?? Date.now);
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 256, keepAliveMsecs: 10_000 };
-    this.agents = { http: new HttpAgent(agentOpts), https: new HttpsAgent(agentOpts) };
+    this.agents = proxyAwareAgents(proxySettings(ctx.env ?? process.env), agentOpts);
     this.clientOptions = {
       endpoint,
       region: region ?? 'oss-cn-hangzhou', // v1 with an IP endpoint uses it only for the Host header
@@ -302,7 +371,9 @@ class OssProvider implements ObjectProvider {
     let c = this.clients.get(bucket);
     if (!c) {
       c = new OSS({ ...this.clientOptions, bucket }) as unknown as AliOss;
-      c.urllib = abortableUrllib(c.urllib, this.agents, this.onRequest);
+      c.urllib = abortableUrllib(c.urllib, this.agents, this.clock, this.onRequest);
+      // A getter: ali-oss reads the option each time it dates a request, so every client follows the corrections.
+      Object.defineProperty(c.options, 'amendTimeSkewed', { get: () => this.clock.amendment(), enumerable: true });
       this.clients.set(bucket, c);
     }
     return c;
@@ -320,17 +391,27 @@ class OssProvider implements ObjectProvider {
 
   /**
    * Runs one ali-oss call with the caller's signal and maps its failure. `streamError` names the error of an
-   * upload stream, which ali-oss would otherwise bury under a generic request error.
+   * upload stream, which ali-oss would otherwise bury under a generic request error; a call without one has a
+   * body that can be sent again, and is, once, when the server refused its request time and the signer's clock
+   * was corrected. A spent stream body cannot: that call fails with a retryable TransientError instead.
    */
   private async call<T>(what: string, signal: AbortSignal | undefined, fn: (o: { ctx: RequestCtx }) => Promise<T>, streamError?: () => unknown): Promise<T> {
-    signal?.throwIfAborted();
-    try {
-      return await fn({ ctx: { ferrySignal: () => signal } });
-    } catch (e) {
+    for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
-      const fromStream = streamError?.();
-      if (fromStream) throw mapOssError(fromStream, what);
-      throw mapOssError(e, what);
+      let skewed = false;
+      try {
+        const ctx: RequestCtx = { ferrySignal: () => signal, ferrySkewed: () => void (skewed = true) };
+        return await fn({ ctx });
+      } catch (e) {
+        signal?.throwIfAborted();
+        const fromStream = streamError?.();
+        if (fromStream) throw mapOssError(fromStream, what);
+        if (skewed && streamError) {
+          const msg = `${what}: RequestTimeTooSkewed — the server's clock is ${Math.round(this.clock.offsetMs / 1000)} s off this worker's; later requests are dated by it`;
+          throw new TransientError(msg, { code: 'RequestTimeTooSkewed', status: 403, cause: mapOssError(e, what) });
+        }
+        if (!skewed || attempt > 1) throw mapOssError(e, what);
+      }
     }
   }
 
@@ -501,21 +582,25 @@ class OssProvider implements ObjectProvider {
     const what = `upload part ${partNumber} oss://${this.bucket}/${key}`;
     if (size > capabilities.multipart!.maxPartSize) throw new ObjectTooLargeError(`${what}: ${size} bytes exceeds the part limit ${capabilities.multipart!.maxPartSize}`);
     if (Buffer.isBuffer(body) && body.length !== size) throw new SizeMismatchError(`${what}: size ${size} announced for a ${body.length}-byte buffer`);
+    const send = (stream: Readable, o: { ctx: RequestCtx }) =>
+      this.client(this.bucket)._uploadPart(key, uploadId, partNumber, { size, stream }, { ...o, timeout: this.uploadTimeout(size) });
+    const { out, crc } = Buffer.isBuffer(body)
+      ? // a fresh stream per attempt, so a part refused for its request time can be sent again
+        { out: await this.call(what, opts.signal, (o) => send(Readable.from([body]), o)), crc: crc64ecma(body) }
+      : await this.uploadPartStream(what, body, size, opts.signal, send);
+    this.verifyCrc(what, out.res.headers, crc);
+    return { partNumber, etag: unquote(out.etag)!, size, checksums: { crc64ecma: crc } };
+  }
+
+  /** Sends a part from a stream, counting its bytes and CRC-64 on the way (a spent stream cannot be resent). */
+  private async uploadPartStream<T>(what: string, body: Readable, size: number, signal: AbortSignal | undefined, send: (s: Readable, o: { ctx: RequestCtx }) => Promise<T>) {
     const counted = new Crc64Stream({
       onChunk: (c) => (c.bytes > size ? new SizeMismatchError(`${what}: body longer than the announced ${size} bytes`) : undefined),
       onFlush: (c) => (c.bytes !== size ? new SizeMismatchError(`${what}: body ended after ${c.bytes} of the announced ${size} bytes`) : undefined),
     });
-    if (Buffer.isBuffer(body)) counted.end(body);
-    else pipeline(body, counted, () => undefined);
-    const out = await this.call(
-      what,
-      opts.signal,
-      (o) => this.client(this.bucket)._uploadPart(key, uploadId, partNumber, { size, stream: counted }, { ...o, timeout: this.uploadTimeout(size) }),
-      () => counted.errored ?? (Buffer.isBuffer(body) ? undefined : body.errored),
-    );
-    const crc = counted.crc.toString();
-    this.verifyCrc(what, out.res.headers, crc);
-    return { partNumber, etag: unquote(out.etag)!, size, checksums: { crc64ecma: crc } };
+    pipeline(body, counted, () => undefined);
+    const out = await this.call(what, signal, (o) => send(counted, o), () => counted.errored ?? body.errored);
+    return { out, crc: counted.crc.toString() };
   }
 
   /** Size (and content type) of a copy source in another bucket of this endpoint. */

@@ -600,7 +600,11 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
   function checkSkew(when: number | undefined, raw: string | undefined): void {
     if (when === undefined) throw new OssError(403, 'AccessDenied', `Invalid date: ${raw ?? '(none)'}`);
     if (Math.abs(Date.now() - when) > maxSkewMs) {
-      throw new OssError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', { RequestTime: raw ?? '', ServerTime: new Date().toISOString() });
+      throw new OssError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+        RequestTime: raw ?? '',
+        ServerTime: new Date().toISOString(),
+        MaxAllowedSkewMilliseconds: String(maxSkewMs),
+      });
     }
   }
 
