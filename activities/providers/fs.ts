@@ -7,16 +7,21 @@
  * directory is inside the real root (a symlinked directory cannot redirect a write). Writes go to a temp
  * file under `<root>/.ferry-uploads/` and are renamed into place, so readers never see partial objects.
  * Multipart uploads keep their parts there too (so a killed worker resumes inside a large object).
+ *
+ * Symbolic links: every link is listed (size 0 when not followed) and stat/get refuse it with a
+ * SymlinkSkippedError naming its target, so none is skipped silently. With `followSymlinks` a link whose real path
+ * stays under the real root is followed (a directory link descended unless it loops back to a directory it is
+ * inside); links that leave the root or dangle are still refused.
  */
-import { createReadStream, createWriteStream, promises as fsp, type Dirent } from 'node:fs';
-import { join, resolve, dirname, sep } from 'node:path';
+import { constants, createReadStream, createWriteStream, promises as fsp, type Dirent, type Stats } from 'node:fs';
+import { join, resolve, dirname, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
 import type { ProviderContext } from './registry';
 import { compareKeys, keyByteLength } from '../../common/keys';
-import { BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, AccessDeniedError, SizeMismatchError, TransientError, isAbortError } from '../../common/errors';
+import { BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, AccessDeniedError, SizeMismatchError, SymlinkSkippedError, TransientError, isAbortError } from '../../common/errors';
 
 /** Reserved top-level directory for temp files and multipart parts; never listed, never a key. */
 export const FS_INTERNAL_DIR = '.ferry-uploads';
@@ -24,6 +29,10 @@ const MAX_NAME_BYTES = 255;
 const DEFAULT_PAGE = 1000;
 /** Files a listing stats at once (libuv's threadpool runs 4; on NFS each stat is a round trip). */
 const STAT_BATCH = 64;
+/** Opens for reading without following a link at the path's last component (ELOOP instead): check and open in one step. */
+const READ_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+/** Why a link is refused when followSymlinks is off. */
+const NOT_FOLLOWED = 'not followed (set source.followSymlinks: true to follow links that stay under the root)';
 
 const capabilities: Capabilities = {
   checksums: [],
@@ -99,12 +108,18 @@ export function validateFsKey(key: string): void {
   if (segments[0] === FS_INTERNAL_DIR) bad(`"${FS_INTERNAL_DIR}/" is reserved for Ferry's temp files`);
 }
 
+/** A directory entry as the walk sees it. `link`: a link not followed, listed so that stat/get report it. */
 interface Entry {
   name: string;
   /** Sort name: directories compare as `name/` so the walk yields keys in global byte order. */
   sortName: string;
-  dir: boolean;
+  kind: 'file' | 'dir' | 'link';
+  /** A directory's real path: the walk reads it there, and a link back to one of the walk's ancestors is a cycle. */
+  real?: string;
 }
+
+/** Where a followed link leads, or why it is not followed. */
+type LinkTarget = { real: string; isDir: boolean } | { refused: string };
 
 /** A directory listing read this long after the directory's mtime is trusted while the mtime stays the same. */
 const DIR_MTIME_SLACK_MS = 2000;
@@ -112,11 +127,21 @@ const DIR_MTIME_SLACK_MS = 2000;
 class FsProvider implements ObjectProvider {
   readonly type = 'fs';
   readonly capabilities = capabilities;
-  readonly endpointId = 'fs';
+  /**
+   * A server-side copy (copyObject) reads the source root with the destination provider's link rule, so only
+   * roots opened with the same rule share an endpointId (the engine's test for copying server-side).
+   */
+  readonly endpointId: string;
   readonly bucket: string;
   private readonly root: string;
+  private readonly follow: boolean;
   private realRoot: string | undefined;
-  private readonly safeDirs = new Set<string>();
+  /** Parent directories proven inside the root, by path → real path (see ensureParent). */
+  private readonly safeDirs = new Map<string, string>();
+  /** Parent directories whose path to the root holds no link that reads must refuse (see checkParents). */
+  private readonly readableDirs = new Set<string>();
+  /** The other root server-side copies last read from (see peer). */
+  private source: FsProvider | undefined;
   /**
    * Sorted directory listings of the last few directories walked (pages re-walk the same path). An entry serves a
    * listing only while its directory's mtime is unchanged (adding, removing or renaming an entry changes it) and
@@ -125,9 +150,11 @@ class FsProvider implements ObjectProvider {
    */
   private readonly dirCache = new Map<string, { mtimeMs: number; readAt: number; entries: Entry[] }>();
 
-  constructor(root: string) {
+  constructor(root: string, follow: boolean) {
     this.root = resolve(root);
     this.bucket = this.root;
+    this.follow = follow;
+    this.endpointId = follow ? 'fs|followSymlinks' : 'fs';
   }
 
   validateKey(key: string): void {
@@ -150,7 +177,8 @@ class FsProvider implements ObjectProvider {
     return this.realRoot;
   }
 
-  private async readDirSorted(dir: string): Promise<Entry[]> {
+  /** Sorted entries of the directory at real path `dir`; `ancestors`: real paths from the root down to it. */
+  private async readDirSorted(dir: string, ancestors: ReadonlySet<string>): Promise<Entry[]> {
     let dirents: Dirent[];
     let mtimeMs: number;
     const readAt = Date.now();
@@ -164,24 +192,114 @@ class FsProvider implements ObjectProvider {
       if (code === 'ENOENT' || code === 'ENOTDIR') return [];
       throw mapFsError(e, `list ${dir}`);
     }
-    const entries: Entry[] = [];
-    for (const d of dirents) {
-      if (dir === this.root && d.name === FS_INTERNAL_DIR) continue;
-      let isDir = d.isDirectory();
-      let isFile = d.isFile();
-      if (d.isSymbolicLink()) {
-        // Follow links to files; links to directories are not descended (cycles) and not listed.
-        const st = await fsp.stat(join(dir, d.name)).catch(() => undefined);
-        isFile = !!st?.isFile();
-        isDir = false;
-      }
-      if (isDir) entries.push({ name: d.name, sortName: `${d.name}/`, dir: true });
-      else if (isFile) entries.push({ name: d.name, sortName: d.name, dir: false });
-    }
+    const entries = (await Promise.all(dirents.map((d) => this.entryOf(dir, d, ancestors)))).filter((e) => e !== undefined);
     entries.sort((a, b) => compareKeys(a.sortName, b.sortName));
+    // A followed link's target can change without touching this directory's mtime: such listings are not kept.
+    if (this.follow && dirents.some((d) => d.isSymbolicLink())) return entries;
     if (this.dirCache.size > 16) this.dirCache.delete(this.dirCache.keys().next().value!);
     this.dirCache.set(dir, { mtimeMs, readAt, entries });
     return entries;
+  }
+
+  /** How the walk lists `d` (in the directory at real path `dir`); undefined for what is not listed. */
+  private async entryOf(dir: string, d: Dirent, ancestors: ReadonlySet<string>): Promise<Entry | undefined> {
+    const { name } = d;
+    if (dir === this.realRoot && name === FS_INTERNAL_DIR) return undefined;
+    if (d.isDirectory()) return { name, sortName: `${name}/`, kind: 'dir', real: join(dir, name) };
+    if (d.isFile()) return { name, sortName: name, kind: 'file' };
+    if (!d.isSymbolicLink()) return undefined;
+    // Refused links sort as the files they are listed as; a followed directory link as the directory it is.
+    const to = await this.followLink(join(dir, name), ancestors);
+    if ('refused' in to) return { name, sortName: name, kind: 'link' };
+    return to.isDir ? { name, sortName: `${name}/`, kind: 'dir', real: to.real } : { name, sortName: name, kind: 'file' };
+  }
+
+  /**
+   * Where the link at `path` leads when followed: its real path, or why it is not followed. It is followed only
+   * with followSymlinks, to a file or directory whose real path is under the real root (not Ferry's own directory)
+   * and, for a directory, not one of `ancestors` (the directories the walk is inside: a cycle).
+   */
+  private async followLink(path: string, ancestors?: ReadonlySet<string>): Promise<LinkTarget> {
+    if (!this.follow) return { refused: NOT_FOLLOWED };
+    let real: string;
+    let st: Stats;
+    try {
+      real = await fsp.realpath(path);
+      st = await fsp.stat(real);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { refused: 'not followed: dangling (its target does not exist)' };
+      if (code === 'ELOOP') return { refused: 'not followed: dangling (its target is a loop of links)' };
+      throw mapFsError(e, `follow ${path}`);
+    }
+    if (!this.underRoot(real)) return { refused: `not followed: it leads outside the root (to ${real})` };
+    if (!st.isFile() && !st.isDirectory()) return { refused: 'not followed: it leads to neither a file nor a directory' };
+    if (st.isDirectory() && ancestors?.has(real)) return { refused: 'not followed: it leads back to a directory it is inside (a cycle)' };
+    return { real, isDir: st.isDirectory() };
+  }
+
+  /** Whether a real path lies under the real root and outside Ferry's own directory there. */
+  private underRoot(real: string): boolean {
+    const root = this.realRoot!;
+    const internal = join(root, FS_INTERNAL_DIR);
+    const under = (dir: string) => real === dir || real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+    return under(root) && !under(internal);
+  }
+
+  /**
+   * SymlinkSkippedError for the link `linkKey` (read as `key`, which is the link or a key below it): names the link,
+   * its target and the reason.
+   */
+  private async refusal(linkKey: string, reason: string, key = linkKey): Promise<SymlinkSkippedError> {
+    const target = await fsp.readlink(join(this.root, ...linkKey.split('/'))).catch(() => '(unreadable)');
+    const via = key === linkKey ? '' : ` (reading ${JSON.stringify(key)})`;
+    return new SymlinkSkippedError(`symlink ${JSON.stringify(linkKey)} → ${JSON.stringify(target)} ${reason}${via}`, { code: 'SymlinkNotFollowed' });
+  }
+
+  /** Real path to read for the link at `key`. Throws SymlinkSkippedError when it is refused or leads to a directory. */
+  private async followedPath(key: string, path: string): Promise<string> {
+    const to = await this.followLink(path);
+    if ('refused' in to) throw await this.refusal(key, to.refused);
+    if (!to.isDir) return to.real;
+    // Listed only when it loops back (its files are listed under it otherwise): say so when it plainly contains it.
+    const parent = await fsp.realpath(dirname(path));
+    const cycle = parent === to.real || parent.startsWith(to.real + sep);
+    throw await this.refusal(key, cycle ? 'not followed: it leads back to a directory it is inside (a cycle)' : 'is a directory, not an object');
+  }
+
+  /**
+   * Throws SymlinkSkippedError when a directory on the way to `key` is a link the listing does not follow. Checked
+   * once per directory (keys come in listing order, many to a directory); a missing one is left to the read.
+   */
+  private async checkParents(key: string, path: string): Promise<void> {
+    const parent = dirname(path);
+    if (parent === this.root || this.readableDirs.has(parent)) return;
+    const realRoot = await this.rootReal();
+    const real = await fsp.realpath(parent).catch(() => undefined);
+    if (real === undefined) return;
+    const plain = this.follow ? this.underRoot(real) : real === join(realRoot, ...key.split('/').slice(0, -1));
+    if (!plain) await this.refuseLinkOnTheWay(key);
+    if (this.readableDirs.size > 10_000) this.readableDirs.clear();
+    this.readableDirs.add(parent);
+  }
+
+  /** Throws SymlinkSkippedError for the first link on the way to `key` that the listing does not follow. */
+  private async refuseLinkOnTheWay(key: string): Promise<void> {
+    const segments = key.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const path = join(this.root, ...segments.slice(0, i));
+      if (!(await fsp.lstat(path).catch(() => undefined))?.isSymbolicLink()) continue;
+      const to = await this.followLink(path);
+      if ('refused' in to) throw await this.refusal(segments.slice(0, i).join('/'), to.refused, key);
+    }
+  }
+
+  /** Path to read `key` from: its own, or a followed link's real path. Throws SymlinkSkippedError (see followLink). */
+  private async pathToRead(key: string): Promise<string> {
+    const path = this.pathOf(key);
+    await this.checkParents(key, path);
+    const st = await fsp.lstat(path).catch(() => undefined); // a missing file: the read reports it
+    return st?.isSymbolicLink() ? this.followedPath(key, path) : path;
   }
 
   async list(opts: ListOptions = {}): Promise<ListPage> {
@@ -197,15 +315,19 @@ class FsProvider implements ObjectProvider {
     const baseRel = cut >= 0 ? prefix.slice(0, cut + 1) : '';
     if (baseRel && baseRel.split('/').slice(0, -1).some((s) => s === '' || s === '..' || s === '.')) return { objects: [] };
 
+    const start = await this.walkStart(baseRel);
+    if (!start) return { objects: [] };
+
     // Files are stat'ed STAT_BATCH at a time, in walk order (one at a time, 5,000 files took 310–470 ms on tmpfs).
-    const pending: string[] = [];
+    const pending: { key: string; path: string; link: boolean }[] = [];
     const flush = async () => {
-      const stats = await Promise.all(pending.map((key) => fsp.stat(join(this.root, ...key.split('/'))).catch(() => undefined)));
-      pending.forEach((key, i) => {
+      const stats = await Promise.all(pending.map((f) => (f.link ? undefined : fsp.stat(f.path).catch(() => undefined))));
+      pending.forEach(({ key, link }, i) => {
         const st = stats[i];
-        if (!st && key.includes(UNDECODABLE)) {
-          // A name that is not valid UTF-8 decodes lossily (U+FFFD) and cannot be opened by its key: list it
-          // so that stat/get report it as a per-object failure, never skip it silently.
+        if (link || (!st && key.includes(UNDECODABLE))) {
+          // A link not followed, or a name that is not valid UTF-8 (it decodes lossily, U+FFFD, and cannot be
+          // opened by its key): listed with size 0 (nothing of it is copied) so that stat/get report it as a
+          // per-object failure, never skipped silently.
           out.push({ key, size: 0, lastModified: 0, position: key });
           return;
         }
@@ -214,17 +336,16 @@ class FsProvider implements ObjectProvider {
       });
       pending.length = 0;
     };
-    const walk = async (rel: string): Promise<boolean> => {
+    const walk = async (rel: string, dir: string, ancestors: ReadonlySet<string>): Promise<boolean> => {
       opts.signal?.throwIfAborted();
-      const entries = await this.readDirSorted(rel ? join(this.root, ...rel.split('/').filter(Boolean)) : this.root);
-      for (const e of entries) {
+      for (const e of await this.readDirSorted(dir, ancestors)) {
         const key = rel + e.name;
-        if (e.dir) {
+        if (e.kind === 'dir') {
           const p = `${key}/`;
           if (!(p.startsWith(prefix) || prefix.startsWith(p))) continue;
           // Skip subtrees wholly at or before startAfter.
           if (startAfter && !startAfter.startsWith(p) && compareKeys(p, startAfter) < 0) continue;
-          if (!(await walk(p))) return false;
+          if (!(await walk(p, e.real!, new Set(ancestors).add(e.real!)))) return false;
         } else {
           if (!key.startsWith(prefix)) continue;
           if (startAfter && compareKeys(key, startAfter) <= 0) continue;
@@ -235,15 +356,43 @@ class FsProvider implements ObjectProvider {
               return false;
             }
           }
-          pending.push(key);
+          pending.push({ key, path: join(dir, e.name), link: e.kind === 'link' });
           if (pending.length === STAT_BATCH) await flush();
         }
       }
       return true;
     };
-    await walk(baseRel);
+    await walk(baseRel, start.real, start.ancestors);
     await flush();
     return more ? { objects: out, next: out[out.length - 1]!.position } : { objects: out };
+  }
+
+  /**
+   * Real path and ancestors (see readDirSorted) of the directory `rel` (empty or ending in "/") as the walk from the
+   * root reaches it; undefined when the walk does not descend there (missing, or behind a link it does not follow).
+   */
+  private async walkStart(rel: string): Promise<{ real: string; ancestors: Set<string> } | undefined> {
+    let real = await this.rootReal();
+    const ancestors = new Set([real]);
+    for (const name of rel.split('/').slice(0, -1)) {
+      if (real === this.realRoot && name === FS_INTERNAL_DIR) return undefined;
+      const next = await this.descends(join(real, name), ancestors);
+      if (next === undefined) return undefined;
+      ancestors.add((real = next));
+    }
+    return { real, ancestors };
+  }
+
+  /** Real path of the directory at `path` (under a real directory) if the walk descends into it, as entryOf decides. */
+  private async descends(path: string, ancestors: ReadonlySet<string>): Promise<string | undefined> {
+    const st = await fsp.lstat(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+      throw mapFsError(e, `list ${path}`);
+    });
+    if (st?.isDirectory()) return path;
+    if (!st?.isSymbolicLink()) return undefined;
+    const to = await this.followLink(path, ancestors);
+    return 'real' in to && to.isDir ? to.real : undefined;
   }
 
   async stat(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
@@ -251,7 +400,9 @@ class FsProvider implements ObjectProvider {
     opts.signal?.throwIfAborted();
     let st;
     try {
-      st = await fsp.stat(path);
+      await this.checkParents(key, path);
+      st = await fsp.lstat(path);
+      if (st.isSymbolicLink()) st = await fsp.stat(await this.followedPath(key, path));
     } catch (e) {
       await this.rootReal();
       throw undecodable(key, e) ?? mapFsError(e, `stat ${JSON.stringify(key)}`);
@@ -264,7 +415,7 @@ class FsProvider implements ObjectProvider {
     const path = this.pathOf(key);
     let handle: fsp.FileHandle;
     try {
-      handle = await fsp.open(path, 'r');
+      handle = await this.openToRead(key, path);
     } catch (e) {
       await this.rootReal();
       throw undecodable(key, e) ?? mapFsError(e, `get ${JSON.stringify(key)}`);
@@ -286,6 +437,17 @@ class FsProvider implements ObjectProvider {
     }
   }
 
+  /** Opens `key` (at `path`) for reading; a link there only as followLink allows (SymlinkSkippedError otherwise). */
+  private async openToRead(key: string, path: string): Promise<fsp.FileHandle> {
+    await this.checkParents(key, path);
+    try {
+      return await fsp.open(path, READ_NO_FOLLOW);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
+    }
+    return fsp.open(await this.followedPath(key, path), 'r');
+  }
+
   /** Creates the parent directory of `path` and proves it lies inside the real root. */
   private async ensureParent(path: string): Promise<void> {
     const parent = dirname(path);
@@ -301,7 +463,7 @@ class FsProvider implements ObjectProvider {
       throw new InvalidKeyError(`refusing to write through ${parent}: it resolves outside the root (${realParent})`);
     }
     if (this.safeDirs.size > 10_000) this.safeDirs.clear();
-    this.safeDirs.add(parent);
+    this.safeDirs.set(parent, realParent);
   }
 
   private tempPath(): string {
@@ -354,9 +516,13 @@ class FsProvider implements ObjectProvider {
 
   /** Drops cached listings of every directory above `path`: our own write must show in the next listing. */
   private forgetListings(path: string): void {
-    for (let d = dirname(path); d.length >= this.root.length; d = dirname(d)) {
+    const realRoot = this.realRoot;
+    if (!realRoot) return; // nothing listed yet
+    // Listings are kept by real path: the parent's as ensureParent found it, else the path's own under the real root.
+    const parent = dirname(path);
+    for (let d = this.safeDirs.get(parent) ?? join(realRoot, relative(this.root, parent)); d.length >= realRoot.length; d = dirname(d)) {
       this.dirCache.delete(d);
-      if (d === this.root || d === dirname(d)) break;
+      if (d === realRoot || d === dirname(d)) break;
     }
   }
 
@@ -469,14 +635,22 @@ class FsProvider implements ObjectProvider {
     const tmp = this.tempPath();
     try {
       opts.signal?.throwIfAborted();
+      const from = await this.peer(source.bucket).pathToRead(source.key);
       await fsp.mkdir(dirname(tmp), { recursive: true });
-      await fsp.copyFile(join(resolve(source.bucket), ...source.key.split('/')), tmp);
+      await fsp.copyFile(from, tmp);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw mapFsError(e, `copy ${JSON.stringify(source.key)}`);
     }
     await this.commit(tmp, key);
     return {};
+  }
+
+  /** The root a server-side copy reads from, with this provider's link rule (see endpointId). */
+  private peer(bucket: string): FsProvider {
+    if (resolve(bucket) === this.root) return this;
+    if (this.source?.root !== resolve(bucket)) this.source = new FsProvider(bucket, this.follow);
+    return this.source;
   }
 
   async delete(key: string): Promise<void> {
@@ -491,7 +665,7 @@ class FsProvider implements ObjectProvider {
 /** Opens an fs root (`path:` in the job). */
 export function openFsProvider(spec: EndpointSpec, _ctx: ProviderContext = {}): ObjectProvider {
   if (!spec.path) throw new InvalidConfigError(['path: an fs endpoint needs "path" (the root directory)']);
-  return new FsProvider(spec.path);
+  return new FsProvider(spec.path, spec.followSymlinks === true);
 }
 
 openFsProvider satisfies (spec: EndpointSpec, ctx: ProviderContext) => ObjectProvider;
