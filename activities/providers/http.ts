@@ -38,18 +38,29 @@
  *   a server ignores `Range` and answers `200` it skips and slices the full body so the caller still gets exactly
  *   the requested bytes. Bodies shorter than announced fail with {@link SizeMismatchError}.
  * - Redirects (301/302/303/307/308) are followed, at most 5 per request, else {@link TransientError}
- *   "too many redirects".
+ *   "too many redirects". A redirect off the listed URL's origin may not lead to a loopback, private, link-local,
+ *   shared or unspecified address, nor from https to http: that object fails with {@link RedirectRefusedError}
+ *   (see `http-redirects.ts`), unless the spec sets `allowPrivateRedirects`. The listed URLs themselves go anywhere.
+ * - Requests go through the proxy named by `https_proxy`/`HTTPS_PROXY` or `http_proxy`/`HTTP_PROXY` (lowercase
+ *   first; with no https proxy, https also uses the http one), except for hosts in `no_proxy`/`NO_PROXY`, read
+ *   from the provider context's `env` (default `process.env`). Proxy-Authorization comes from the proxy URL's
+ *   user info.
+ * - A response body that fails before its reader listens keeps the error until an 'error' listener (async
+ *   iteration, `pipeline`, `finished`) arrives: an unheard 'error' event would kill the worker process.
  * - Error messages never contain query strings (pre-signed URLs carry signatures): they are masked as `?…`.
  *
  * Looking up a key (`stat`/`get`) uses a cache of the entries the latest `list` calls returned (the engine lists
  * a range before copying it); on a miss the list file is scanned for the key (about 2 s per million lines). When
  * two lines yield the same key, a lookup finds the one listed most recently, else the first in the file.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from 'node:http';
-import https from 'node:https';
+import { STATUS_CODES } from 'node:http';
 import { open, stat as statFile, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, EnvHttpProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
+import { AddressRefusedError, checkResolvedHost, guardedLookup, redirectRefusal } from './http-redirects';
+import { proxySettings, type ProxySettings } from './proxy-env';
 import type { Capabilities, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutResult } from './provider';
 import type { ProviderContext } from './registry';
 import {
@@ -60,6 +71,7 @@ import {
   InvalidConfigError,
   InvalidKeyError,
   NotFoundError,
+  RedirectRefusedError,
   SizeMismatchError,
   SourceChangedError,
   ThrottledError,
@@ -79,7 +91,21 @@ export interface HttpProviderOptions {
   idleTimeoutMs?: number;
   /** Keep-alive sockets per origin. Default 64. */
   maxSockets?: number;
+  /** CA certificates (PEM) trusted besides Node's bundled roots, e.g. a private CA's. */
+  ca?: string | Buffer;
 }
+
+/** Response headers, one value each (a repeated header keeps its first value, as node:http does). */
+type ResponseHeaders = Record<string, string | undefined>;
+
+/** A response whose body has not been read yet. */
+interface HttpResponse {
+  status: number;
+  headers: ResponseHeaders;
+  body: Readable;
+}
+
+type Method = 'GET' | 'HEAD';
 
 const CAPABILITIES: Capabilities = Object.freeze({
   checksums: [],
@@ -106,6 +132,8 @@ const READ_CHUNK = 256 * 1024;
 /** Entries remembered from listings for `stat`/`get` lookups. */
 const KEY_CACHE_SIZE = 100_000;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** undici's codes for a connection or response that stayed idle past its timeout. */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 /** ASCII whitespace only: keys may legitimately contain NBSP or ideographic spaces. */
 const COLUMN_SEPARATOR = /[ \t\f\v\r]+/;
 const TRIM = /^[ \t\f\v\r]+|[ \t\f\v\r]+$/g;
@@ -346,11 +374,12 @@ class EntryCache {
 // Error mapping (the one place HTTP and list-file outcomes become Ferry errors)
 
 type Failure =
-  | { kind: 'status'; what: string; status: number; headers: IncomingHttpHeaders }
-  | { kind: 'network'; what: string; cause: unknown }
+  | { kind: 'status'; what: string; status: number; headers: ResponseHeaders }
+  | { kind: 'network'; what: string; cause: unknown; signal: AbortSignal | undefined; idleMs?: number }
   | { kind: 'truncated'; what: string; received: number; expected: number; cause?: unknown }
   | { kind: 'redirects'; what: string; limit: number; location: string }
   | { kind: 'bad-redirect'; what: string; status: number; location: string | undefined; reason: string }
+  | { kind: 'redirect-refused'; what: string; target: URL; reason: string }
   | { kind: 'bad-range'; what: string; detail: string }
   | { kind: 'range-beyond-end'; what: string; start: number; size: number }
   | { kind: 'no-size'; what: string }
@@ -376,8 +405,13 @@ function toFerryError(f: Failure): Error {
       return new FerryError(`${message} (unexpected status)`, { status });
     }
     case 'network': {
-      if (isAbortError(f.cause) || f.cause instanceof FerryError) return f.cause as Error;
+      // Only our own signal means "aborted": undici also calls a refused proxy tunnel an AbortError.
+      if (f.signal?.aborted) return abortError(f.signal);
+      if (f.cause instanceof FerryError || f.cause instanceof AddressRefusedError) return f.cause;
       const code = (f.cause as { code?: string } | undefined)?.code;
+      if (f.idleMs !== undefined && code !== undefined && TIMEOUT_CODES.has(code)) {
+        return new TransientError(`${f.what}: no data for ${f.idleMs} ms`, { code, cause: f.cause });
+      }
       const detail = f.cause instanceof Error ? f.cause.message : String(f.cause);
       return new TransientError(`${f.what}: ${detail}`, { cause: f.cause, ...(code ? { code } : {}) });
     }
@@ -387,6 +421,8 @@ function toFerryError(f: Failure): Error {
       return new TransientError(`${f.what}: too many redirects (more than ${f.limit}; next Location ${maskQuery(f.location)})`);
     case 'bad-redirect':
       return new FerryError(`${f.what}: HTTP ${f.status} redirect ${f.reason}${f.location !== undefined ? ` (Location ${maskQuery(f.location)})` : ''}`, { status: f.status });
+    case 'redirect-refused':
+      return new RedirectRefusedError(`${f.what}: redirect to ${describeUrl(f.target)} refused: ${f.reason} (source.allowPrivateRedirects: true allows it)`);
     case 'bad-range':
       return new TransientError(`${f.what}: ${f.detail}`, { status: 206 });
     case 'range-beyond-end':
@@ -422,7 +458,7 @@ function parseContentRange(value: string | undefined): { start?: number; end?: n
   };
 }
 
-function contentLength(headers: IncomingHttpHeaders): number | undefined {
+function contentLength(headers: ResponseHeaders): number | undefined {
   const v = headers['content-length'];
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
 }
@@ -454,14 +490,15 @@ interface BodyPlan {
 }
 
 /**
- * Wraps a response into the body a caller reads: exactly `take` bytes after `skip`, with backpressure, failing
+ * Wraps a response body into the body a caller reads: exactly `take` bytes after `skip`, with backpressure, failing
  * with SizeMismatchError when the connection ends early and with an AbortError when the signal fires.
  */
-function bodyStream(res: IncomingMessage, plan: BodyPlan): Readable {
+function bodyStream(res: Readable, plan: BodyPlan): Readable {
   let toSkip = plan.skip;
   let remaining = plan.take;
   let received = 0;
   let settled = false;
+  let ended = false;
   const out = new Readable({
     read() {
       res.resume();
@@ -475,8 +512,9 @@ function bodyStream(res: IncomingMessage, plan: BodyPlan): Readable {
   const fail = (cause?: unknown) => {
     if (settled) return;
     settled = true;
-    if (plan.signal?.aborted) out.destroy(abortError(plan.signal));
-    else out.destroy(toFerryError({ kind: 'truncated', what: plan.what, received, expected: plan.announced, cause }) as Error);
+    if (!res.destroyed) res.destroy();
+    const err = plan.signal?.aborted ? abortError(plan.signal) : toFerryError({ kind: 'truncated', what: plan.what, received, expected: plan.announced, cause });
+    failWhenHeard(out, err);
   };
   res.on('data', (chunk: Buffer) => {
     if (settled) return;
@@ -503,18 +541,103 @@ function bodyStream(res: IncomingMessage, plan: BodyPlan): Readable {
     if (!more) res.pause();
   });
   res.once('end', () => {
+    ended = true;
     if (settled) return;
     if (remaining > 0) return fail();
     settled = true;
     out.push(null);
   });
-  res.once('error', (err) => fail(err));
-  // Node reports a premature close as an 'error'; this guard makes sure no other way of closing early can leave
-  // the caller waiting forever on a body that will never end.
+  res.on('error', (err) => fail(err));
+  // Guards against any other way of closing early leaving the caller waiting on a body that will never end.
   res.once('close', () => {
-    if (!res.complete) fail();
+    if (!ended) fail();
   });
   return out;
+}
+
+/**
+ * Fails `out` with `err` as soon as someone can hear it. A body may break (abort, reset) before its caller starts
+ * reading, and an 'error' event nobody listens to kills the worker; the error then waits for the first 'error'
+ * listener, which async iteration, `pipeline` and `finished` add before they read.
+ */
+function failWhenHeard(out: Readable, err: Error): void {
+  if (out.listenerCount('error') > 0) {
+    out.destroy(err);
+    return;
+  }
+  const onListener = (event: string | symbol) => {
+    if (event !== 'error') return;
+    out.off('newListener', onListener);
+    // 'newListener' fires before the listener is added.
+    process.nextTick(() => out.destroy(err));
+  };
+  out.on('newListener', onListener);
+}
+
+/** Drops a body that is not wanted: drained when `small` (the connection is kept), else cut off. */
+function discardBody(res: HttpResponse, small: boolean): void {
+  if (small) res.body.resume();
+  else res.body.destroy();
+}
+
+/** A GET answer about to become a {@link GetResult}. */
+interface ContentRead {
+  entry: ListEntry;
+  res: HttpResponse;
+  what: string;
+  signal?: AbortSignal;
+}
+
+/** Cuts the connection and throws `err`: for an answer whose body will not be read. */
+function refuseContent(res: HttpResponse, err: Error): never {
+  discardBody(res, false);
+  throw err;
+}
+
+/** A 206 answer to a ranged GET, accepted only when Content-Range (and the length) match the request. */
+function partialContent({ entry, res, what, signal }: ContentRead, range: { start: number; end?: number }): GetResult {
+  const header = res.headers['content-range'];
+  const cr = parseContentRange(header);
+  if (cr?.start === undefined || cr.end === undefined || cr.total === undefined) {
+    return refuseContent(res, toFerryError({ kind: 'bad-range', what, detail: `206 without a usable Content-Range (${header ?? 'none'})` }));
+  }
+  const wantEnd = Math.min(range.end ?? cr.total - 1, cr.total - 1);
+  const length = cr.end - cr.start + 1;
+  const announced = contentLength(res.headers);
+  if (cr.start !== range.start || cr.end !== wantEnd || (announced !== undefined && announced !== length)) {
+    return refuseContent(res, toFerryError({ kind: 'bad-range', what, detail: `asked for bytes ${range.start}-${range.end ?? ''}, got Content-Range ${header}` }));
+  }
+  const body = bodyStream(res.body, { what, skip: 0, take: length, announced: length, ...(signal ? { signal } : {}) });
+  return { body, info: infoOf(entry, res.headers, cr.total), contentLength: length };
+}
+
+/** A 200 answer: the whole body, or the requested range cut out of it when the server ignored Range. */
+function fullContent({ entry, res, what, signal }: ContentRead, range: { start: number; end?: number } | undefined): GetResult {
+  const total = contentLength(res.headers);
+  if (total === undefined) return refuseContent(res, toFerryError({ kind: 'no-size', what }));
+  if (range && range.start >= total) return refuseContent(res, toFerryError({ kind: 'range-beyond-end', what, start: range.start, size: total }));
+  const skip = range?.start ?? 0;
+  const take = range ? Math.min(range.end ?? total - 1, total - 1) - range.start + 1 : total;
+  const body = bodyStream(res.body, { what, skip, take, announced: total, ...(signal ? { signal } : {}) });
+  return { body, info: infoOf(entry, res.headers, total), contentLength: take };
+}
+
+/**
+ * Resolves once undici has made a connection that just answered reusable: it waits one event-loop turn for that
+ * (setImmediate), and a request sent sooner opens another connection.
+ */
+function connectionReturned(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** For bodies whose errors reach their reader another way, or never matter. */
+function ignoreError(): void {}
+
+/** One value per header, as node:http keeps for the singleton headers this provider reads. */
+function singleValues(raw: Record<string, string | string[] | undefined>): ResponseHeaders {
+  const headers: ResponseHeaders = {};
+  for (const [name, value] of Object.entries(raw)) headers[name] = Array.isArray(value) ? value[0] : value;
+  return headers;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -551,24 +674,32 @@ class HttpProvider implements ObjectProvider {
   private readonly headConcurrency: number;
   private readonly maxRedirects: number;
   private readonly idleTimeoutMs: number;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly proxy: ProxySettings;
+  private readonly allowPrivateRedirects: boolean;
+  /** For the listed URLs (and redirects back to their origin). */
+  private readonly dispatcher: Dispatcher;
+  /** For redirect targets: refuses restricted addresses when it dials (the same dispatcher when they are allowed). */
+  private readonly guardedDispatcher: Dispatcher;
   private readonly index = new LineIndex();
   private readonly cache = new EntryCache(KEY_CACHE_SIZE);
   /** Identity of the list file the index and cache describe. */
   private fileStamp = '';
 
-  constructor(listPath: string, prefix: string, options: HttpProviderOptions) {
-    this.listPath = listPath;
-    this.specPrefix = prefix;
-    this.endpointId = `http|${listPath}`;
-    this.bucket = listPath;
+  constructor(spec: { list: string; prefix: string; allowPrivateRedirects: boolean }, env: NodeJS.ProcessEnv, options: HttpProviderOptions) {
+    this.listPath = spec.list;
+    this.specPrefix = spec.prefix;
+    this.endpointId = `http|${spec.list}`;
+    this.bucket = spec.list;
+    this.allowPrivateRedirects = spec.allowPrivateRedirects;
     this.headConcurrency = Math.max(1, options.headConcurrency ?? 16);
     this.maxRedirects = Math.max(0, options.maxRedirects ?? 5);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, maxFreeSockets: 16, scheduling: 'lifo' as const };
-    this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent(agentOptions);
+    this.proxy = proxySettings(env);
+    const ca = options.ca === undefined ? undefined : [...rootCertificates, options.ca.toString()];
+    const connect = { timeout: this.idleTimeoutMs, ...(ca ? { ca } : {}) };
+    const agent: Agent.Options = { connections: options.maxSockets ?? 64, connect };
+    this.dispatcher = dispatcherFor(this.proxy, agent, ca);
+    this.guardedDispatcher = spec.allowPrivateRedirects ? this.dispatcher : dispatcherFor(this.proxy, { ...agent, connect: { ...connect, lookup: guardedLookup } }, ca);
   }
 
   /**
@@ -597,7 +728,11 @@ class HttpProvider implements ObjectProvider {
     const heads = childSignal(signal, this.headConcurrency + 8);
     let objects: ObjectInfo[];
     try {
-      objects = await mapLimit(picked, this.headConcurrency, (entry) => this.describe(entry, heads.signal));
+      objects = await mapLimit(picked, this.headConcurrency, async (entry) => {
+        const info = await this.describe(entry, heads.signal);
+        await connectionReturned();
+        return info;
+      });
     } finally {
       heads.release();
     }
@@ -628,42 +763,11 @@ class HttpProvider implements ObjectProvider {
     const headers: Record<string, string> = ranged ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {};
     const { res, url: finalUrl } = await this.send('GET', url, headers, signal);
     const what = `GET ${describeUrl(finalUrl)}`;
-    const status = res.statusCode ?? 0;
-    const discard = (err: Error): never => {
-      res.destroy();
-      throw err;
-    };
-
-    if (status === 206 && ranged) {
-      const cr = parseContentRange(res.headers['content-range']);
-      if (cr?.start === undefined || cr.end === undefined || cr.total === undefined) {
-        return discard(toFerryError({ kind: 'bad-range', what, detail: `206 without a usable Content-Range (${res.headers['content-range'] ?? 'none'})` }));
-      }
-      const wantEnd = Math.min(range.end ?? cr.total - 1, cr.total - 1);
-      const length = cr.end - cr.start + 1;
-      const announced = contentLength(res.headers);
-      if (cr.start !== range.start || cr.end !== wantEnd || (announced !== undefined && announced !== length)) {
-        return discard(toFerryError({ kind: 'bad-range', what, detail: `asked for bytes ${range.start}-${range.end ?? ''}, got Content-Range ${res.headers['content-range']}` }));
-      }
-      const body = bodyStream(res, { what, skip: 0, take: length, announced: length, ...(signal ? { signal } : {}) });
-      return { body, info: infoOf(entry, res.headers, cr.total), contentLength: length };
-    }
-    if (status === 200) {
-      const total = contentLength(res.headers);
-      if (total === undefined) return discard(toFerryError({ kind: 'no-size', what }));
-      let skip = 0;
-      let take = total;
-      if (ranged) {
-        // The server ignored Range: cut the requested bytes out of the full body.
-        if (range.start >= total) return discard(toFerryError({ kind: 'range-beyond-end', what, start: range.start, size: total }));
-        skip = range.start;
-        take = Math.min(range.end ?? total - 1, total - 1) - range.start + 1;
-      }
-      const body = bodyStream(res, { what, skip, take, announced: total, ...(signal ? { signal } : {}) });
-      return { body, info: infoOf(entry, res.headers, total), contentLength: take };
-    }
-    res.resume();
-    throw toFerryError({ kind: 'status', what, status, headers: res.headers });
+    const read = { entry, res, what, ...(signal ? { signal } : {}) };
+    if (res.status === 206 && ranged) return partialContent(read, range);
+    if (res.status === 200) return fullContent(read, ranged ? range : undefined);
+    discardBody(res, true);
+    throw toFerryError({ kind: 'status', what, status: res.status, headers: res.headers });
   }
 
   /** Always throws UnsupportedError: http sources are read-only. */
@@ -675,8 +779,7 @@ class HttpProvider implements ObjectProvider {
   validateKey(): void {}
 
   async close(): Promise<void> {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    await Promise.all([this.dispatcher.destroy(), this.guardedDispatcher !== this.dispatcher && this.guardedDispatcher.destroy()]);
   }
 
   // -- list file ------------------------------------------------------------------------------------------------
@@ -761,88 +864,110 @@ class HttpProvider implements ObjectProvider {
 
   /** Size and headers by HEAD, falling back to `GET Range: bytes=0-0` when HEAD is refused or has no length. */
   private async probe(entry: ListEntry, url: URL, signal: AbortSignal | undefined): Promise<ObjectInfo> {
-    const head = await this.send('HEAD', url, {}, signal);
-    head.res.resume();
-    const status = head.res.statusCode ?? 0;
-    if (status >= 200 && status < 300) {
-      const size = contentLength(head.res.headers);
-      if (size !== undefined) return infoOf(entry, head.res.headers, size);
-    } else if (status !== 405 && status !== 501) {
-      throw toFerryError({ kind: 'status', what: `HEAD ${describeUrl(head.url)}`, status, headers: head.res.headers });
+    const { res, url: finalUrl } = await this.send('HEAD', url, {}, signal);
+    discardBody(res, true);
+    if (res.status >= 200 && res.status < 300) {
+      const size = contentLength(res.headers);
+      if (size !== undefined) return infoOf(entry, res.headers, size);
+    } else if (res.status !== 405 && res.status !== 501) {
+      throw toFerryError({ kind: 'status', what: `HEAD ${describeUrl(finalUrl)}`, status: res.status, headers: res.headers });
     }
+    return this.probeByGet(entry, url, signal);
+  }
+
+  /** Size from the Content-Range of `GET Range: bytes=0-0`, or from the Content-Length of a server that answers 200. */
+  private async probeByGet(entry: ListEntry, url: URL, signal: AbortSignal | undefined): Promise<ObjectInfo> {
     const { res, url: finalUrl } = await this.send('GET', url, { range: 'bytes=0-0' }, signal);
     // A 206/416 body is at most one byte: drain it to keep the connection. A 200 is the whole object: hang up.
-    if (res.statusCode === 200) res.destroy();
-    else res.resume();
+    discardBody(res, res.status !== 200);
     const what = `GET ${describeUrl(finalUrl)}`;
-    const code = res.statusCode ?? 0;
-    if (code === 206 || code === 416) {
-      const total = parseContentRange(res.headers['content-range'])?.total;
-      if (total !== undefined) return infoOf(entry, res.headers, total);
-      throw toFerryError({ kind: 'no-size', what });
-    }
-    if (code === 200) {
-      const total = contentLength(res.headers);
-      if (total !== undefined) return infoOf(entry, res.headers, total);
-      throw toFerryError({ kind: 'no-size', what });
-    }
-    throw toFerryError({ kind: 'status', what, status: code, headers: res.headers });
+    if (res.status !== 200 && res.status !== 206 && res.status !== 416) throw toFerryError({ kind: 'status', what, status: res.status, headers: res.headers });
+    const total = res.status === 200 ? contentLength(res.headers) : parseContentRange(res.headers['content-range'])?.total;
+    if (total === undefined) throw toFerryError({ kind: 'no-size', what });
+    return infoOf(entry, res.headers, total);
   }
 
   /** Sends a request, following redirects up to the limit. Resolves with the first non-redirect response. */
-  private async send(method: 'GET' | 'HEAD', start: URL, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<{ res: IncomingMessage; url: URL }> {
+  private async send(method: Method, start: URL, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<{ res: HttpResponse; url: URL }> {
     let url = start;
     for (let hops = 0; ; hops++) {
-      const res = await this.request(method, url, headers, signal);
-      const status = res.statusCode ?? 0;
-      if (!REDIRECT_STATUSES.has(status)) return { res, url };
-      res.resume();
-      const what = `${method} ${describeUrl(url)}`;
-      const location = res.headers.location;
-      if (location === undefined) throw toFerryError({ kind: 'bad-redirect', what, status, location, reason: 'without a Location header' });
-      if (hops >= this.maxRedirects) throw toFerryError({ kind: 'redirects', what: `${method} ${describeUrl(start)}`, limit: this.maxRedirects, location });
-      let next: URL;
-      try {
-        next = new URL(location, url);
-      } catch {
-        throw toFerryError({ kind: 'bad-redirect', what, status, location, reason: 'to an invalid URL' });
-      }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw toFerryError({ kind: 'bad-redirect', what, status, location, reason: `to an unsupported scheme ${next.protocol}` });
-      next.hash = '';
-      url = next;
+      const res = await this.hop(method, start, url, headers, signal);
+      if (!REDIRECT_STATUSES.has(res.status)) return { res, url };
+      discardBody(res, true);
+      url = this.redirectTarget(method, { start, url, hops }, res);
     }
   }
 
-  /** One request on a keep-alive agent. Retries once when a reused keep-alive socket was closed by the server. */
-  private request(method: 'GET' | 'HEAD', url: URL, headers: Record<string, string>, signal: AbortSignal | undefined, retried = false): Promise<IncomingMessage> {
+  /** Where a redirect leads. Throws for a missing or unusable Location, too many hops, or a refused target. */
+  private redirectTarget(method: Method, chain: { start: URL; url: URL; hops: number }, res: HttpResponse): URL {
+    const { start, url, hops } = chain;
     const what = `${method} ${describeUrl(url)}`;
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const isHttps = url.protocol === 'https:';
-      const req = (isHttps ? https : http).request(url, {
+    const { status } = res;
+    const location = res.headers.location;
+    if (location === undefined) throw toFerryError({ kind: 'bad-redirect', what, status, location, reason: 'without a Location header' });
+    if (hops >= this.maxRedirects) throw toFerryError({ kind: 'redirects', what: `${method} ${describeUrl(start)}`, limit: this.maxRedirects, location });
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw toFerryError({ kind: 'bad-redirect', what, status, location, reason: 'to an invalid URL' });
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw toFerryError({ kind: 'bad-redirect', what, status, location, reason: `to an unsupported scheme ${next.protocol}` });
+    next.hash = '';
+    const refusal = this.checked(start, next) ? redirectRefusal(url, next) : undefined;
+    if (refusal) throw toFerryError({ kind: 'redirect-refused', what: `${method} ${describeUrl(start)}`, target: next, reason: refusal });
+    return next;
+  }
+
+  /** Whether a request to `url`, reached by redirects from the listed `start`, is subject to the redirect checks. */
+  private checked(start: URL, url: URL): boolean {
+    return !this.allowPrivateRedirects && url.origin !== start.origin;
+  }
+
+  /** One request of a redirect chain; a checked target is dialled (or, through a proxy, resolved) under the address checks. */
+  private async hop(method: Method, start: URL, url: URL, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<HttpResponse> {
+    if (!this.checked(start, url)) return this.request(method, url, headers, signal, this.dispatcher);
+    try {
+      if (this.viaProxy(url)) await checkResolvedHost(url.hostname);
+      return await this.request(method, url, headers, signal, this.guardedDispatcher);
+    } catch (err) {
+      if (err instanceof AddressRefusedError) throw toFerryError({ kind: 'redirect-refused', what: `${method} ${describeUrl(start)}`, target: url, reason: err.reason });
+      throw toFerryError({ kind: 'network', what: `${method} ${describeUrl(url)}`, cause: err, signal });
+    }
+  }
+
+  /**
+   * Whether a request to `url` may go through a proxy (the rule EnvHttpProxyAgent applies, NO_PROXY aside: a host it
+   * exempts is then checked twice, here and when dialled).
+   */
+  private viaProxy(url: URL): boolean {
+    return (url.protocol === 'https:' ? this.proxy.httpsProxy || this.proxy.httpProxy : this.proxy.httpProxy) !== '';
+  }
+
+  /**
+   * One request; the body is left unread. Sent a second time when the connection closed before any answer: what a
+   * reused keep-alive connection does when the server dropped it just then (GET and HEAD are safe to repeat).
+   */
+  private async request(method: Method, url: URL, headers: Record<string, string>, signal: AbortSignal | undefined, dispatcher: Dispatcher, retried = false): Promise<HttpResponse> {
+    try {
+      const res = await undiciRequest(url, {
         method,
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
+        dispatcher,
         headers: { 'accept-encoding': 'identity', 'user-agent': 'ferry-http-source', ...headers },
+        headersTimeout: this.idleTimeoutMs,
+        bodyTimeout: this.idleTimeoutMs,
+        // undici closes the connection after a HEAD unless told not to; list pages send hundreds of them.
+        ...(method === 'HEAD' ? { reset: false } : {}),
         ...(signal ? { signal } : {}),
       });
-      let responded = false;
-      req.setTimeout(this.idleTimeoutMs, () => {
-        req.destroy(new TransientError(`${what}: no data for ${this.idleTimeoutMs} ms`));
-      });
-      req.once('response', (res) => {
-        responded = true;
-        resolve(res);
-      });
-      // A persistent listener: errors after the response (timeouts, aborts) reach the body stream via `res`.
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (responded) return;
-        if (!retried && req.reusedSocket && err.code === 'ECONNRESET' && !signal?.aborted) {
-          resolve(this.request(method, url, headers, signal, true));
-          return;
-        }
-        reject(toFerryError({ kind: 'network', what, cause: err }));
-      });
-      req.end();
-    });
+      // bodyStream hands errors to the reader; this listener keeps a body nobody reads (HEAD, a discarded answer)
+      // from killing the worker when its connection breaks.
+      res.body.on('error', ignoreError);
+      return { status: res.statusCode, headers: singleValues(res.headers), body: res.body };
+    } catch (err) {
+      if (!retried && !signal?.aborted && (err as { code?: string }).code === 'UND_ERR_SOCKET') return this.request(method, url, headers, signal, dispatcher, true);
+      throw toFerryError({ kind: 'network', what: `${method} ${describeUrl(url)}`, cause: err, signal, idleMs: this.idleTimeoutMs });
+    }
   }
 }
 
@@ -851,7 +976,7 @@ function usableUrl(entry: ListEntry, listPath: string): URL {
   throw new InvalidKeyError(`${listPath} line ${entry.line}: ${entry.invalid ?? 'unusable line'}`);
 }
 
-function infoOf(entry: ListEntry, headers: IncomingHttpHeaders, size: number): ObjectInfo {
+function infoOf(entry: ListEntry, headers: ResponseHeaders, size: number): ObjectInfo {
   const etag = parseEtag(headers.etag);
   const contentType = headers['content-type'];
   return {
@@ -869,7 +994,18 @@ function infoOf(entry: ListEntry, headers: IncomingHttpHeaders, size: number): O
  * start with it). Pure: the list file is first read by `list`/`stat`/`get`. Throws InvalidConfigError without
  * `list`.
  */
-export function openHttpProvider(spec: EndpointSpec, _ctx: ProviderContext, options: HttpProviderOptions = {}): ObjectProvider {
+export function openHttpProvider(spec: EndpointSpec, ctx: ProviderContext, options: HttpProviderOptions = {}): ObjectProvider {
   if (!spec.list) throw new InvalidConfigError(['list: an http source needs `list:`, the path of a file of URLs']);
-  return new HttpProvider(spec.list, spec.prefix ?? '', options) satisfies ObjectProvider;
+  const endpoint = { list: spec.list, prefix: spec.prefix ?? '', allowPrivateRedirects: spec.allowPrivateRedirects ?? false };
+  return new HttpProvider(endpoint, ctx.env ?? process.env, options) satisfies ObjectProvider;
+}
+
+/** A keep-alive dispatcher: direct, or through the environment's proxies when there are any. */
+function dispatcherFor(proxy: ProxySettings, agent: Agent.Options, ca: string[] | undefined): Dispatcher {
+  if (!proxy.httpProxy && !proxy.httpsProxy) return new Agent(agent);
+  // curl reads a proxy without a scheme (`proxy:3128`) as http://; undici would take `proxy:` for the scheme.
+  const uri = (value: string) => (value && !value.includes('://') ? `http://${value}` : value);
+  const proxies = { httpProxy: uri(proxy.httpProxy), httpsProxy: uri(proxy.httpsProxy), noProxy: proxy.noProxy };
+  // Through a tunnel, TLS to the origin is set up from `requestTls`, not `connect`.
+  return new EnvHttpProxyAgent({ ...agent, ...proxies, ...(ca ? { requestTls: { ca } } : {}) });
 }

@@ -82,12 +82,15 @@ export class HttpFixtureServer {
   readonly requests: RequestRecord[] = [];
   /** When false, every HEAD is answered 405 Method Not Allowed. */
   headAllowed = true;
+  /** Most requests the server was answering at one time. */
+  maxInFlight = 0;
 
   private readonly objects = new Map<string, Stored>();
   private readonly redirects = new Map<string, { location: string; status: number }>();
   private readonly faults = new Map<string, Fault>();
   private readonly sockets = new Set<Socket>();
   private connections = 0;
+  private inFlight = 0;
   private fileCounter = 0;
   private stopped = false;
 
@@ -103,6 +106,7 @@ export class HttpFixtureServer {
     const dir = tempDir('http-fixture');
     const ref: { self?: HttpFixtureServer } = {};
     const server = createServer((req, res) => {
+      ref.self!.track(res);
       ref.self!.handle(req, res).catch((err: unknown) => {
         if (res.destroyed) return;
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -172,6 +176,12 @@ export class HttpFixtureServer {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private track(res: ServerResponse): void {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
   }
 
   private takeFault(key: string, method: string): Fault | undefined {
