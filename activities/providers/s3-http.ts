@@ -134,7 +134,8 @@ export class S3Http {
       if (signal?.aborted) throw abortError(signal);
       const again = attempt === 1 && RESENDABLE.has(method) && replayable(body);
       const headers: Record<string, string> = { host: this.base.host, ...extra };
-      signV4(method, path, qs, headers, await this.o.credentials(), this.o.region, new Date((this.o.now?.() ?? Date.now()) + this.clockOffsetMs));
+      const signedAt = (this.o.now?.() ?? Date.now()) + this.clockOffsetMs;
+      signV4(method, path, qs, headers, await this.o.credentials(), this.o.region, new Date(signedAt));
       this.o.onRequest?.(method, path);
       let res: Dispatcher.ResponseData;
       try {
@@ -148,15 +149,23 @@ export class S3Http {
       if (res.statusCode < 300) return res;
       if (body && typeof body === 'object' && !Buffer.isBuffer(body)) body.destroy();
       const error = await serviceError(res);
-      if (again && this.correctClock(error, res.headers)) continue;
+      if (attempt === 1 && this.correctClock(method, error, res.headers, signedAt)) {
+        if (again) continue;
+        Object.assign(error, { clockCorrected: true });
+      }
       throw error;
     }
   }
 
-  /** Takes the server's clock from a RequestTimeTooSkewed answer's Date header; false when it is no such answer. */
-  private correctClock(error: Error, headers: IncomingHttpHeaders): boolean {
+  /**
+   * Takes the server's clock from a RequestTimeTooSkewed answer's Date header; false when it is no such answer. A HEAD
+   * answer has no body to name its code: a bodiless 403 to a HEAD signed over 15 minutes off the server's Date is one.
+   */
+  private correctClock(method: string, error: Error, headers: IncomingHttpHeaders, signedAt: number): boolean {
     const serverTime = Date.parse(String(headers.date ?? ''));
-    if ((error as { Code?: string }).Code !== 'RequestTimeTooSkewed' || !Number.isFinite(serverTime)) return false;
+    const code = (error as { Code?: string }).Code;
+    const skewed = code === 'RequestTimeTooSkewed' || (method === 'HEAD' && code === 'Forbidden' && Math.abs(serverTime - signedAt) > 15 * 60_000);
+    if (!skewed || !Number.isFinite(serverTime)) return false;
     this.clockOffsetMs = serverTime - (this.o.now?.() ?? Date.now());
     return true;
   }

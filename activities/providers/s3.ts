@@ -79,8 +79,11 @@ export function mapS3Error(err: unknown, what: string): unknown {
   const opts = { code, status, cause: err };
   if (code === 'NoSuchBucket') return new BucketNotFoundError(msg, opts);
   if (code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchUpload' || (status === 404 && code !== 'NoSuchBucket')) return new NotFoundError(msg, opts);
-  // The lean path corrects its clock from the server's Date and sends again; what still arrives here is retried.
-  if (code === 'RequestTimeTooSkewed') return new TransientError(`${msg} — the worker's clock differs from the server's by more than 15 minutes; fix the clock (NTP)`, opts);
+  if (code === 'RequestTimeTooSkewed') {
+    // The lean path corrects its clock and sends again; a streamed body it could not send again is retried later.
+    const skewed = `${msg} — the worker's clock differs from the server's by more than 15 minutes; fix the clock (NTP)`;
+    return (err as { clockCorrected?: boolean }).clockCorrected ? new TransientError(skewed, opts) : new AccessDeniedError(skewed, opts);
+  }
   if (DENIED_CODES.has(code) || status === 403 || status === 401) return new AccessDeniedError(msg, opts);
   if (THROTTLE_CODES.has(code) || status === 429 || status === 503) {
     const ra = Number(e.$response?.headers?.['retry-after']);
