@@ -7,8 +7,6 @@
  * with keys from a profile the SDK is never loaded (idle worker 10–15 MiB smaller, measured). AWS itself (virtual-hosted buckets,
  * region redirects, the default credential chain) uses the SDK, loaded on first use.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,6 +15,7 @@ import { Readable } from 'node:stream';
 import type { S3Client, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { S3Http } from './s3-http';
 import { proxySettings } from './proxy-env';
+import { proxyAwareAgents } from './proxy-agent';
 import type { ByteRange, Capabilities, Checksums, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
 import { credentialSources, type ProviderContext } from './registry';
 import { resolveCredentials } from '../credentials';
@@ -189,8 +188,8 @@ class S3Provider implements ObjectProvider {
     this.endpointId = `s3|${spec.endpoint ?? `aws:${region}`}|${spec.credentials ?? 'default'}`;
     const maxSockets = opts.maxSockets ?? 256;
     const agentOpts = { keepAlive: true, maxSockets, keepAliveMsecs: 10_000 };
-    const httpAgent = new HttpAgent(agentOpts);
-    const httpsAgent = new HttpsAgent(agentOpts);
+    const proxy = proxySettings(ctx.env ?? process.env);
+    const { http: httpAgent, https: httpsAgent } = proxyAwareAgents(proxy, agentOpts);
     this.agents = [httpAgent, httpsAgent];
     const forcePathStyle = spec.forcePathStyle ?? !!spec.endpoint;
     this.makeClient = (maxAttempts = 3) => {
@@ -228,7 +227,7 @@ class S3Provider implements ObjectProvider {
         maxSockets,
         connectionTimeoutMs: CONNECTION_TIMEOUT_MS,
         requestTimeoutMs: REQUEST_TIMEOUT_MS,
-        proxy: proxySettings(ctx.env ?? process.env),
+        proxy,
         now: ctx.now,
         onRequest: opts.onRequest,
       });

@@ -30,9 +30,9 @@ after(async () => {
 });
 
 /** A provider on MinIO and the requests it sent (`METHOD /path`, query left off), in order. */
-function open(bucket: string, ctx: ProviderContext = {}): { p: ObjectProvider; sent: string[] } {
+function open(bucket: string, ctx: ProviderContext = {}, sdkOnly = false): { p: ObjectProvider; sent: string[] } {
   const sent: string[] = [];
-  const p = openS3Provider({ type: 's3', endpoint: minio.endpoint, bucket, credentials: 'minio' }, { ...ctx, env: { ...minio.credentialEnv('minio'), ...ctx.env } }, { onRequest: (method, path) => sent.push(`${method} ${path}`) });
+  const p = openS3Provider({ type: 's3', endpoint: minio.endpoint, bucket, credentials: 'minio' }, { ...ctx, env: { ...minio.credentialEnv('minio'), ...ctx.env } }, { onRequest: (method, path) => sent.push(`${method} ${path}`), sdkOnly });
   return { p, sent };
 }
 
@@ -182,8 +182,8 @@ describe('proxy from the environment', () => {
     await proxy?.close();
   });
 
-  async function putGetList(env: NodeJS.ProcessEnv, key: string): Promise<void> {
-    const { p } = open('proxied', { env });
+  async function putGetList(env: NodeJS.ProcessEnv, key: string, sdkOnly = false): Promise<void> {
+    const { p } = open('proxied', { env }, sdkOnly);
     try {
       await p.put(key, Buffer.from(`via ${key}`));
       assert.equal((await readAll((await p.get(key)).body)).toString(), `via ${key}`);
@@ -198,6 +198,12 @@ describe('proxy from the environment', () => {
     await putGetList({ HTTP_PROXY: proxy.url }, 'proxied.txt');
     assert.ok(proxy.count() > 0, 'the proxy carried nothing');
     assert.deepEqual([...proxy.seen.keys()], [target]);
+  });
+
+  it('HTTP_PROXY on the SDK path (as for AWS itself): the requests go through the proxy too', async () => {
+    const before = proxy.count();
+    await putGetList({ HTTP_PROXY: proxy.url }, 'proxied-sdk.txt', true);
+    assert.ok(proxy.count() > before, 'the proxy carried nothing of the SDK path');
   });
 
   it('NO_PROXY=127.0.0.1: the same requests bypass the proxy', async () => {
