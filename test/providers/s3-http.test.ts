@@ -71,7 +71,7 @@ test('SigV4: every header sent is signed, values canonicalised, the session toke
   assert.equal(again.authorization, h.authorization, 'whitespace runs are collapsed before signing');
 });
 
-test('SigV4 signs exactly as the AWS SDK\'s signer: query, encoded path, whitespace in values, session token', async () => {
+test('SigV4 signs exactly as the AWS SDK\'s signer: query, encoded path, whitespace in values, session token, hostile keys', async () => {
   // @smithy/signature-v4 comes with @aws-sdk/client-s3; it needs a SHA-256 class (HMAC when given a secret).
   const { SignatureV4 } = await import('@smithy/signature-v4');
   type Data = string | ArrayBuffer | ArrayBufferView;
@@ -97,17 +97,25 @@ test('SigV4 signs exactly as the AWS SDK\'s signer: query, encoded path, whitesp
     { method: 'GET', key: 'plain/key.bin', query: {}, headers: { range: 'bytes=0-99' } },
     { method: 'PUT', key: 'dir/a b+c(1)*ü.txt', query: { partNumber: '3', uploadId: 'a+b/c=' }, headers: { 'content-length': '5', 'content-type': ' text/plain ', 'x-amz-meta-note': 'two  spaces\tand a tab' } },
     { method: 'POST', key: 'k', query: { uploads: '' }, headers: {} },
+    // Hostile keys, each as a GET and with a list query naming it.
+    ...[
+      'with space', 'plus+sign', 'per%cent', 'enc%2Fslash', 'ünïcødé/日本語', 'emoji 😀/🚀', 'double//slash', './dot', '../dotdot', 'trailing/',
+      'x'.repeat(1024), "?#;=&!'()*~", 'tab\there',
+    ].flatMap((key) => [
+      { method: 'GET', key, query: {}, headers: {} },
+      { method: 'GET', key: '', query: { 'list-type': '2', prefix: key, 'start-after': key, 'max-keys': '1000' }, headers: {} },
+    ]),
   ];
   for (const [i, c] of cases.entries()) {
     const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5 + i, 678));
-    const path = `/bkt/${uriEncodePath(c.key)}`;
+    const path = c.key ? `/bkt/${uriEncodePath(c.key)}` : '/bkt';
     const ours: Record<string, string> = { host: '127.0.0.1:9000', ...c.headers };
     signV4(c.method, path, canonicalQuery(c.query), ours, creds, 'eu-central-1', at);
     const signed = await sdk.sign(
       { method: c.method, protocol: 'http:', hostname: '127.0.0.1', port: 9000, path, query: c.query, headers: { host: '127.0.0.1:9000', ...c.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
       { signingDate: at },
     );
-    assert.equal(ours.authorization, signed.headers.authorization, `${c.method} ${c.key}`);
+    assert.equal(ours.authorization, signed.headers.authorization, `${c.method} ${JSON.stringify(c.key.slice(0, 40))} ${JSON.stringify(c.query)}`);
     assert.equal(ours['x-amz-date'], signed.headers['x-amz-date']);
   }
 });
@@ -425,3 +433,41 @@ test('a CompleteMultipartUpload whose answer was lost, then NoSuchUpload on the 
     await p.close?.();
   }
 });
+
+test('a request that meets a keep-alive connection the server had closed is sent again at once on a new one (GET, PUT of a Buffer); a streamed PUT is not', async () => {
+  // Every connection serves one request; a second one on it is dropped unanswered (a server closing an idle socket).
+  const served = new WeakMap<object, number>();
+  let connections = 0;
+  const dropping = createServer((req, res) => {
+    const n = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, n);
+    if (n > 1) return void req.socket.destroy();
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-length': '2', etag: '"e"' }).end('ok'));
+  });
+  dropping.on('connection', () => connections++);
+  await new Promise<void>((r) => dropping.listen(0, '127.0.0.1', r));
+  const c = client(5000, (dropping.address() as AddressInfo).port);
+  try {
+    await drain((await c.get('first', undefined)).body);
+    const got = await c.get('second', undefined);
+    assert.equal((await readBody(got.body)).toString(), 'ok');
+    assert.equal(await c.put('buffer', Buffer.from('xy'), 2, undefined, undefined), '"e"');
+    assert.equal(connections, 3, 'each refused reuse cost one new connection, no more');
+    const streamed = Readable.from([Buffer.from('xy')]);
+    await assert.rejects(c.put('stream', streamed, 2, undefined, undefined), (e: Error) => mapS3Error(e, 'put') instanceof TransientError);
+  } finally {
+    c.close();
+    await new Promise((r) => dropping.close(r));
+  }
+});
+
+async function drain(body: Readable): Promise<void> {
+  for await (const chunk of body) void chunk;
+}
+
+async function readBody(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
