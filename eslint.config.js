@@ -21,9 +21,9 @@ module.exports = tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins in workflows/.' })),
           patterns: [
-            { group: ['@aws-sdk/*', '@smithy/*', 'ali-oss', 'undici'], message: 'Provider SDKs belong in activities/providers/, not workflows/.' },
+            { group: ['@aws-sdk/*', '@smithy/*', 'ali-oss', 'undici'], message: 'Provider SDKs belong in storage/, not workflows/.' },
             { group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'Workflows import only @temporalio/workflow and @temporalio/common.' },
-            { group: ['../activities/*', '../activities/**'], allowTypeImports: true, message: 'Workflows may only `import type` from activities/.' },
+            { group: ['../activities/*', '../activities/**', '../storage/*', '../storage/**'], allowTypeImports: true, message: 'Workflows may only `import type` from activities/ and storage/.' },
           ],
         },
       ],

@@ -9,8 +9,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EndpointConfig } from '../common/job';
-import type { ObjectProvider } from './providers/provider';
-import { openProvider as openFromRegistry, type ProviderContext } from './providers/registry';
+import type { ObjectProvider } from '../storage/provider';
+import { openProvider as openFromRegistry, type ProviderContext } from '../storage/registry';
 import { Context } from '@temporalio/activity';
 import { ControlHub, type ControlSource } from './control';
 import { runGuarded } from './guard';

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from '../workflows/types';
 import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
-import type { ListPage } from './providers/provider';
+import type { ListPage } from '../storage/provider';
 import { plannedPages } from './range';
 import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
 

@@ -1,5 +1,5 @@
 /** Listing a task's key range and matching it against the destination — shared by plan, copy and verify. */
-import type { ListPage, ObjectInfo, ObjectProvider } from './providers/provider';
+import type { ListPage, ObjectInfo, ObjectProvider } from '../storage/provider';
 import type { JobSpec } from '../common/job';
 import type { KeyRange } from '../workflows/types';
 import { compareKeys, mapKey } from '../common/keys';

@@ -14,8 +14,8 @@
  * round. The client's CPU is not counted. Not part of `npm run bench`.
  */
 import { rmSync } from 'node:fs';
-import { openS3Provider } from '../activities/providers/s3';
-import type { ObjectProvider, UploadedPart } from '../activities/providers/provider';
+import { openS3Provider } from '../storage/s3/s3';
+import type { ObjectProvider, UploadedPart } from '../storage/provider';
 import { startVersitygw, type S3TestServer } from '../test/support/s3-servers';
 import { benchStorageDir, cpuTimes, spread } from './measure';
 

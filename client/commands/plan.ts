@@ -8,8 +8,8 @@
 import type { JobSpec } from '../../common/job';
 import { compileFilter } from '../../common/glob';
 import { formatBytes, formatDuration } from '../../common/units';
-import { openProvider, type ProviderContext } from '../../activities/providers/registry';
-import type { ObjectInfo, ObjectProvider } from '../../activities/providers/provider';
+import { openProvider, type ProviderContext } from '../../storage/registry';
+import type { ObjectInfo, ObjectProvider } from '../../storage/provider';
 import { destinationIndex, overwriteDecision } from '../../activities/range';
 import { mapKey } from '../../common/keys';
 import { errorMessage } from '../../common/errors';

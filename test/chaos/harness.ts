@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { ObjectProvider } from '../../activities/providers/provider';
+import type { ObjectProvider } from '../../storage/provider';
 import type { JobResult } from '../../common/progress';
 import { assertSameTree } from '../support/ferry';
 

@@ -10,8 +10,8 @@ import { startMinio } from '../support/s3-servers';
 import { startFaultProxy } from '../support/fault-proxy';
 import { startJob, spawnWorkerProcess } from '../support/ferry';
 import { tempDir, type ManagedProcess } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
 import { FULL, writeTree, resultWithin, assertIntact, duplicates, sleep } from './harness';
 
 /** Runs one job while SIGKILLing a worker `kills` times (with a second, stable worker when `twoWorkers`). */

@@ -19,7 +19,7 @@ import { startOssServer, type OssServer } from '../support/oss-server';
 import { HttpFixtureServer } from '../support/http-fixture-server';
 import { freePort, tempDir, toolPath } from '../support/process';
 import { REPO_ROOT } from '../support/ferry';
-import { openOssProvider } from '../../activities/providers/oss';
+import { openOssProvider } from '../../storage/oss/oss';
 
 const CLI = join(REPO_ROOT, 'dist', 'client', 'cli.js');
 const OSS_AK = 'bad-input-ak';

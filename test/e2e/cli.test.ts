@@ -20,8 +20,8 @@ import { startMinio, type S3TestServer } from '../support/s3-servers';
 import { HttpFixtureServer } from '../support/http-fixture-server';
 import { freePort, tempDir, toolPath, waitUntil } from '../support/process';
 import { assertSameTree, listAllObjects, REPO_ROOT } from '../support/ferry';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
 
 const CLI = join(REPO_ROOT, 'dist', 'client', 'cli.js');
 /** The installed `ferry` (package.json bin): a shell launcher that execs node on CLI. */

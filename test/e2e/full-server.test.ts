@@ -23,8 +23,8 @@ import { startMinio, type S3TestServer } from '../support/s3-servers';
 import { fullServerUnavailable, startFullTemporal, type FullTemporalServer } from '../support/temporal-full';
 import { spawnManaged, tempDir, waitUntil, type ManagedProcess } from '../support/process';
 import { assertSameTree, listAllObjects, REPO_ROOT } from '../support/ferry';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
 
 const CLI = join(REPO_ROOT, 'dist', 'client', 'cli.js');
 const MiB = 1024 * 1024;

@@ -16,7 +16,7 @@ import { startMinio, type S3TestServer } from '../support/s3-servers';
 import { HttpFixtureServer } from '../support/http-fixture-server';
 import { freePort, tempDir, toolPath } from '../support/process';
 import { REPO_ROOT, listAllObjects } from '../support/ferry';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openS3Provider } from '../../storage/s3/s3';
 
 const CLI = join(REPO_ROOT, 'dist', 'client', 'cli.js');
 const KiB = 1024;

@@ -16,7 +16,7 @@ import type { Client } from '@temporalio/client';
 import { startTemporal, type TemporalTestServer } from '../support/temporal';
 import { startWorker, assertSameTree, REPO_ROOT, type InProcessWorker } from '../support/ferry';
 import { tempDir } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
+import { openFsProvider } from '../../storage/fs/fs';
 import type { ScheduledRoundResult } from '../../workflows/scheduled-round';
 import { INCREMENTAL_SINCE_MARGIN_MS } from '../../common/job';
 

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, PassThrough } from 'node:stream';
 import { randomBytes, createHash } from 'node:crypto';
-import type { ObjectProvider, ObjectInfo } from '../../activities/providers/provider';
+import type { ObjectProvider, ObjectInfo } from '../../storage/provider';
 import { compareKeys } from '../../common/keys';
 import { AccessDeniedError, BucketNotFoundError, InvalidKeyError, NotFoundError } from '../../common/errors';
 

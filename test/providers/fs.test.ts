@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runConformance } from './conformance';
-import { openFsProvider } from '../../activities/providers/fs';
+import { openFsProvider } from '../../storage/fs/fs';
 import { tempDir } from '../support/process';
 
 const roots: string[] = [];

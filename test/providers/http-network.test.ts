@@ -14,9 +14,9 @@ import type { Readable } from 'node:stream';
 import { HttpFixtureServer, type FixtureObject } from '../support/http-fixture-server';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy';
 import { tempDir } from '../support/process';
-import { openHttpProvider, type HttpProviderOptions } from '../../activities/providers/http';
-import { restrictedKind } from '../../activities/providers/http-redirects';
-import type { EndpointSpec, ObjectProvider } from '../../activities/providers/provider';
+import { openHttpProvider, type HttpProviderOptions } from '../../storage/http/http';
+import { restrictedKind } from '../../storage/http/redirects';
+import type { EndpointSpec, ObjectProvider } from '../../storage/provider';
 import { RedirectRefusedError, SizeMismatchError, isAbortError } from '../../common/errors';
 
 const dir = tempDir('http-network');

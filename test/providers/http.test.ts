@@ -12,8 +12,8 @@ import type { Readable } from 'node:stream';
 import { runConformance } from './conformance';
 import { HttpFixtureServer, type FixtureObject } from '../support/http-fixture-server';
 import { freePort, tempDir } from '../support/process';
-import { openHttpProvider, parseListLine, type HttpProviderOptions } from '../../activities/providers/http';
-import type { EndpointSpec, ObjectProvider } from '../../activities/providers/provider';
+import { openHttpProvider, parseListLine, type HttpProviderOptions } from '../../storage/http/http';
+import type { EndpointSpec, ObjectProvider } from '../../storage/provider';
 import {
   AccessDeniedError,
   BucketNotFoundError,

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startOssServer, type OssServer, type OssOperation } from '../support/oss-server';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy';
-import { openOssProvider } from '../../activities/providers/oss';
-import { bypassesProxy, proxyAwareAgents } from '../../activities/providers/proxy-agent';
-import type { ObjectProvider } from '../../activities/providers/provider';
-import type { ProviderContext } from '../../activities/providers/registry';
+import { openOssProvider } from '../../storage/oss/oss';
+import { bypassesProxy, proxyAwareAgents } from '../../storage/proxy/proxy-agent';
+import type { ObjectProvider } from '../../storage/provider';
+import type { ProviderContext } from '../../storage/registry';
 import { AccessDeniedError, InvalidConfigError, TransientError, isRetryable } from '../../common/errors';
 
 const AK = 'AKID-network';

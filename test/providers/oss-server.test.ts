@@ -13,7 +13,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import OSS from 'ali-oss';
 import { startOssServer, type OssServer } from '../support/oss-server';
 import { tempDir } from '../support/process';
-import { crc64ecma, combineCrc64 } from '../../activities/checksum/crc64';
+import { crc64ecma, combineCrc64 } from '../../storage/checksum/crc64';
 
 const AK = 'AKID-golden';
 const SK = 'golden-secret';

@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { runConformance } from './conformance';
 import { startOssServer, type OssServer } from '../support/oss-server';
-import { mapOssError, openOssProvider, type OssProviderOptions } from '../../activities/providers/oss';
-import { openProvider } from '../../activities/providers/registry';
-import type { ObjectProvider } from '../../activities/providers/provider';
-import { crc64ecma } from '../../activities/checksum/crc64';
+import { mapOssError, openOssProvider, type OssProviderOptions } from '../../storage/oss/oss';
+import { openProvider } from '../../storage/registry';
+import type { ObjectProvider } from '../../storage/provider';
+import { crc64ecma } from '../../storage/checksum/crc64';
 import {
   AccessDeniedError,
   BucketNotFoundError,

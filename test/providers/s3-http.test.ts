@@ -1,5 +1,5 @@
 /**
- * The s3 provider's lean path (activities/providers/s3-http.ts) against a local HTTP server that answers
+ * The s3 provider's lean path (storage/s3/s3-http.ts) against a local HTTP server that answers
  * like a misbehaving S3 store: error XML, throttling with Retry-After, a body that stalls, a source that fails
  * mid-upload. (The conformance suite runs the same path against MinIO and versitygw, which verify signatures.)
  */
@@ -9,9 +9,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { Readable } from 'node:stream';
 import { createHash, createHmac } from 'node:crypto';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
-import { S3Http } from '../../activities/providers/s3-http';
-import { uriEncodePath, signV4, canonicalQuery } from '../../activities/providers/sigv4';
-import { mapS3Error, openS3Provider } from '../../activities/providers/s3';
+import { S3Http } from '../../storage/s3/s3-http';
+import { uriEncodePath, signV4, canonicalQuery } from '../../storage/s3/sigv4';
+import { mapS3Error, openS3Provider } from '../../storage/s3/s3';
 import { NotFoundError, ThrottledError, TransientError, AccessDeniedError } from '../../common/errors';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
@@ -93,7 +93,8 @@ test('SigV4 signs exactly as the AWS SDK\'s signer: query, encoded path, whitesp
   }
   const creds = { accessKeyId: 'AKID', secretAccessKey: 'wJalr/K7MDENG+bPxRfi', sessionToken: 'tok+en/=' };
   const sdk = new SignatureV4({ service: 's3', region: 'eu-central-1', credentials: creds, sha256: Sha256, uriEscapePath: false, applyChecksum: false });
-  const cases: { method: string; key: string; query: Record<string, string>; headers: Record<string, string> }[] = [
+  type Case = { method: string; key: string; query: Record<string, string>; headers: Record<string, string> };
+  const cases: Case[] = [
     { method: 'GET', key: 'plain/key.bin', query: {}, headers: { range: 'bytes=0-99' } },
     { method: 'PUT', key: 'dir/a b+c(1)*ü.txt', query: { partNumber: '3', uploadId: 'a+b/c=' }, headers: { 'content-length': '5', 'content-type': ' text/plain ', 'x-amz-meta-note': 'two  spaces\tand a tab' } },
     { method: 'POST', key: 'k', query: { uploads: '' }, headers: {} },
@@ -101,7 +102,7 @@ test('SigV4 signs exactly as the AWS SDK\'s signer: query, encoded path, whitesp
     ...[
       'with space', 'plus+sign', 'per%cent', 'enc%2Fslash', 'ünïcødé/日本語', 'emoji 😀/🚀', 'double//slash', './dot', '../dotdot', 'trailing/',
       'x'.repeat(1024), "?#;=&!'()*~", 'tab\there',
-    ].flatMap((key) => [
+    ].flatMap((key): Case[] => [
       { method: 'GET', key, query: {}, headers: {} },
       { method: 'GET', key: '', query: { 'list-type': '2', prefix: key, 'start-after': key, 'max-keys': '1000' }, headers: {} },
     ]),

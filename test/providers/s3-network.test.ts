@@ -9,10 +9,10 @@ import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { startMinio, type S3TestServer } from '../support/s3-servers';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy';
-import { openS3Provider } from '../../activities/providers/s3';
-import { signV4 } from '../../activities/providers/sigv4';
-import type { ObjectProvider } from '../../activities/providers/provider';
-import type { ProviderContext } from '../../activities/providers/registry';
+import { openS3Provider } from '../../storage/s3/s3';
+import { signV4 } from '../../storage/s3/sigv4';
+import type { ObjectProvider } from '../../storage/provider';
+import type { ProviderContext } from '../../storage/registry';
 import { AccessDeniedError, NotFoundError, TransientError, isRetryable } from '../../common/errors';
 
 const SKEW_MS = 20 * 60_000;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { runConformance } from './conformance';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openS3Provider } from '../../storage/s3/s3';
 import { startS3Server, type S3TestServer } from '../support/s3-servers';
 import { REPO_ROOT } from '../support/ferry';
 

@@ -10,7 +10,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createFerryWorker } from '../../workers/worker';
 import { installRuntime } from '../../workers/main';
 import type { ActivityDeps } from '../../activities/context';
-import type { ObjectProvider, ObjectInfo } from '../../activities/providers/provider';
+import type { ObjectProvider, ObjectInfo } from '../../storage/provider';
 import { parseJob, jobWorkflowId, type JobSpec } from '../../common/job';
 import { FerryJob, FerryPhase } from '../../common/search-attributes';
 import type { JobResult } from '../../common/progress';

@@ -25,7 +25,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Crc64, combineCrc64Parts } from '../../activities/checksum/crc64';
+import { Crc64, combineCrc64Parts } from '../../storage/checksum/crc64';
 import { compareKeys, keyByteLength } from '../../common/keys';
 
 /** The operations the server routes to; fault rules and the request log name them. */

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import '../../activities/providers/aws-sdk-env';
+import '../../storage/s3/aws-sdk-env';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { freePort, httpOk, spawnManaged, startOnFreshPorts, type Spawned, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
 

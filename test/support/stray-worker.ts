@@ -6,9 +6,9 @@
 import { Readable } from 'node:stream';
 import { NativeConnection } from '@temporalio/worker';
 import { createFerryWorker } from '../../workers/worker';
-import { openProvider } from '../../activities/providers/registry';
+import { openProvider } from '../../storage/registry';
 import { abortError } from '../../common/errors';
-import type { ObjectProvider } from '../../activities/providers/provider';
+import type { ObjectProvider } from '../../storage/provider';
 
 const strayKeys = new Set((process.env.STRAY_KEYS ?? '').split(',').filter(Boolean));
 

@@ -3,10 +3,10 @@
  * and a sink that accepts writes and remembers only key → size. Both implement ObjectProvider fully.
  */
 import { Readable } from 'node:stream';
-import type { Capabilities, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutResult } from '../../activities/providers/provider';
+import type { Capabilities, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutResult } from '../../storage/provider';
 import { NotFoundError } from '../../common/errors';
 import { compareKeys } from '../../common/keys';
-import { openProvider } from '../../activities/providers/registry';
+import { openProvider } from '../../storage/registry';
 import type { EndpointConfig } from '../../common/job';
 import { startWorker, type InProcessWorker } from './ferry';
 import type { TemporalTestServer } from './temporal';

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseJob } from '../../common/job';
-import { openFsProvider } from '../../activities/providers/fs';
+import { openFsProvider } from '../../storage/fs/fs';
 import { planJob, renderPlan, wouldCopy } from '../../client/commands/plan';
 import { main } from '../../client/cli';
 import type { Io } from '../../client/io';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Crc64, Crc64Stream, combineCrc64, combineCrc64Parts, crc64ecma, parseCrc64 } from '../../activities/checksum/crc64';
+import { Crc64, Crc64Stream, combineCrc64, combineCrc64Parts, crc64ecma, parseCrc64 } from '../../storage/checksum/crc64';
 
 /** Bit-at-a-time BigInt reference implementation of CRC-64/XZ, independent of the table code. */
 function referenceCrc64(data: Uint8Array): bigint {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { resolveCredentials, profileEnvPrefix } from '../../activities/credentials';
+import { resolveCredentials, profileEnvPrefix } from '../../storage/credentials';
 import { CredentialsError } from '../../common/errors';
 
 test('profile env prefix: upper-cased, - and . become _', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { PlannedPages, listRange } from '../../activities/range';
-import type { ListOptions, ListPage, ObjectProvider } from '../../activities/providers/provider';
+import type { ListOptions, ListPage, ObjectProvider } from '../../storage/provider';
 import { parseJob } from '../../common/job';
 import type { PlanTasksResult } from '../../workflows/types';
 import { syntheticSource } from '../support/synthetic';

@@ -1,8 +1,8 @@
 /** The one mapping function per provider, table-driven: SDK/OS error → Ferry class (and so retry behaviour). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mapS3Error, copySourceHeader } from '../../activities/providers/s3';
-import { validateFsKey } from '../../activities/providers/fs';
+import { mapS3Error, copySourceHeader } from '../../storage/s3/s3';
+import { validateFsKey } from '../../storage/fs/fs';
 import { AccessDeniedError, BucketNotFoundError, InvalidKeyError, NotFoundError, ThrottledError, TransientError, isRetryable } from '../../common/errors';
 
 const sdkError = (name: string, status?: number, headers: Record<string, string> = {}) =>

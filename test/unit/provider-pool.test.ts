@@ -8,8 +8,8 @@ import { createActivities } from '../../activities';
 import { ProviderPool, createActivityContext } from '../../activities/context';
 import type { EndpointConfig } from '../../common/job';
 import { parseJob } from '../../common/job';
-import type { ObjectProvider } from '../../activities/providers/provider';
-import { openFsProvider } from '../../activities/providers/fs';
+import type { ObjectProvider } from '../../storage/provider';
+import { openFsProvider } from '../../storage/fs/fs';
 import { tempDir } from '../support/process';
 
 const dirs: string[] = [];

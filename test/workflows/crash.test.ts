@@ -12,8 +12,8 @@ import { startTemporal } from '../support/temporal';
 import { startMinio } from '../support/s3-servers';
 import { startJob, spawnWorkerProcess, assertSameTree } from '../support/ferry';
 import { tempDir } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
 import type { JobResult } from '../../common/progress';
 import type { BatchCheckpoint } from '../../workflows/types';
 

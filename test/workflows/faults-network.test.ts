@@ -13,7 +13,7 @@ import { startTemporal, type TemporalTestServer } from '../support/temporal';
 import { startMinio, type S3TestServer } from '../support/s3-servers';
 import { startToxiproxy, type ToxiproxyServer, type ToxiProxy, type Toxic } from '../support/toxiproxy';
 import { startWorker, startJob, type InProcessWorker } from '../support/ferry';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openS3Provider } from '../../storage/s3/s3';
 import { FULL, MiB, resultWithin, assertIntact } from '../chaos/harness';
 
 const SMALL = FULL ? 2000 : 300;
@@ -102,7 +102,7 @@ describe('network faults (toxiproxy)', () => {
 
   // Full strength only: a peer that goes silent for good (toxiproxy `timeout: 0` never closes the connection),
   // so only Ferry's own timeouts can end those requests — the S3 provider's 120 s socket idle timeout
-  // (activities/providers/s3.ts requestTimeout). Too slow for `npm test`.
+  // (storage/s3/s3.ts requestTimeout). Too slow for `npm test`.
   it('a peer that goes silent for good: the request timeout fires and the job finishes', { skip: !FULL && 'FERRY_CHAOS=1 only (waits for the 120 s request timeout)' }, async () => {
     await phase('silent', [{ proxy: srcProxy, toxic: { type: 'timeout', toxicity: 0.1, attributes: { timeout: 0 } } }], 420);
   });

@@ -18,9 +18,9 @@ import { startOssServer, type OssServer } from '../support/oss-server';
 import { startFaultProxy, S3Match, type FaultProxy } from '../support/fault-proxy';
 import { startWorker, startJob, assertSameTree, type InProcessWorker } from '../support/ferry';
 import { tempDir } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
-import { openOssProvider } from '../../activities/providers/oss';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
+import { openOssProvider } from '../../storage/oss/oss';
 import type { JobProgress } from '../../common/progress';
 import { FULL, MiB, resultWithin } from '../chaos/harness';
 

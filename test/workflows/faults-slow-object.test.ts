@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startTemporal } from '../support/temporal';
 import { startMinio } from '../support/s3-servers';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openS3Provider } from '../../storage/s3/s3';
 import { startWorker, startJob, assertSameTree } from '../support/ferry';
 import { tempDir } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
+import { openFsProvider } from '../../storage/fs/fs';
 import { MiB, resultWithin } from '../chaos/harness';
 
 test('a single transfer longer than the heartbeat timeout completes without an activity timeout', async () => {

@@ -11,8 +11,8 @@ import { startTemporal, type TemporalTestServer } from '../support/temporal';
 import { startMinio, startVersitygw, type S3TestServer } from '../support/s3-servers';
 import { startWorker, runJob, assertSameTree, type InProcessWorker } from '../support/ferry';
 import { tempDir } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
 import { HOSTILE_KEYS } from '../providers/conformance';
 import type { Client } from '@temporalio/client';
 

@@ -13,8 +13,8 @@ import { startTemporal } from '../support/temporal';
 import { startMinio } from '../support/s3-servers';
 import { startJob, spawnWorkerProcess, assertSameTree } from '../support/ferry';
 import { tempDir, waitUntil, type ManagedProcess } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
 import type { JobProgress, JobResult } from '../../common/progress';
 
 const OBJECTS = 3000;

@@ -16,8 +16,8 @@ import { startMinio, type S3TestServer } from '../support/s3-servers';
 import { startFaultProxy, S3Match, type FaultProxy, type ForwardedRequest } from '../support/fault-proxy';
 import { startWorker, startJob, assertSameTree, type InProcessWorker } from '../support/ferry';
 import { tempDir } from '../support/process';
-import { openFsProvider } from '../../activities/providers/fs';
-import { openS3Provider } from '../../activities/providers/s3';
+import { openFsProvider } from '../../storage/fs/fs';
+import { openS3Provider } from '../../storage/s3/s3';
 import { MiB, resultWithin } from '../chaos/harness';
 
 /** The most requests matching `match` that were in flight at once. */

@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startTemporal } from '../support/temporal';
 import { startJob, startWorker } from '../support/ferry';
 import { syntheticSink, syntheticSource } from '../support/synthetic';
-import { openProvider } from '../../activities/providers/registry';
-import type { ObjectProvider } from '../../activities/providers/provider';
+import { openProvider } from '../../storage/registry';
+import type { ObjectProvider } from '../../storage/provider';
 import type { EndpointConfig } from '../../common/job';
 import type { JobResult } from '../../common/progress';
 

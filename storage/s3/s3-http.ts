@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { abortError, isAbortError } from '../../common/errors';
 import { canonicalQuery, signV4, uriEncodePath, type SigV4Credentials } from './sigv4';
-import type { ProxySettings } from './proxy-env';
+import type { ProxySettings } from '../proxy/proxy-env';
 
 export interface S3HttpOptions {
   /** Endpoint URL (scheme, host, port); path-style addressing `/<bucket>/<key>`. */

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { CredentialsError } from '../common/errors';
-import type { Credentials } from './providers/provider';
+import type { Credentials } from './provider';
 
 export interface CredentialSources {
   env?: NodeJS.ProcessEnv;

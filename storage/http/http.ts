@@ -59,10 +59,10 @@ import type { Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
-import { AddressRefusedError, checkResolvedHost, guardedLookup, redirectRefusal } from './http-redirects';
-import { proxySettings, type ProxySettings } from './proxy-env';
-import type { Capabilities, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutResult } from './provider';
-import type { ProviderContext } from './registry';
+import { AddressRefusedError, checkResolvedHost, guardedLookup, redirectRefusal } from './redirects';
+import { proxySettings, type ProxySettings } from '../proxy/proxy-env';
+import type { Capabilities, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutResult } from '../provider';
+import type { ProviderContext } from '../registry';
 import {
   AccessDeniedError,
   BucketNotFoundError,

@@ -18,8 +18,8 @@ import { join, resolve, dirname, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import type { Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
-import type { ProviderContext } from './registry';
+import type { Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
+import type { ProviderContext } from '../registry';
 import { compareKeys, keyByteLength } from '../../common/keys';
 import { BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, AccessDeniedError, SizeMismatchError, SymlinkSkippedError, TransientError, isAbortError } from '../../common/errors';
 

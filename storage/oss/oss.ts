@@ -27,10 +27,10 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Readable, pipeline } from 'node:stream';
 import { parse as parseLegacyUrl } from 'node:url';
 import OSS from 'ali-oss';
-import type { ByteRange, Capabilities, Checksums, CopySource, Credentials, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from './provider';
-import { credentialSources, type ProviderContext } from './registry';
-import { proxyAwareAgents } from './proxy-agent';
-import { proxySettings } from './proxy-env';
+import type { ByteRange, Capabilities, Checksums, CopySource, Credentials, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
+import { credentialSources, type ProviderContext } from '../registry';
+import { proxyAwareAgents } from '../proxy/proxy-agent';
+import { proxySettings } from '../proxy/proxy-env';
 import { resolveCredentials } from '../credentials';
 import { Crc64Stream, combineCrc64Parts, crc64ecma, parseCrc64 } from '../checksum/crc64';
 import {

@@ -3,8 +3,8 @@
  * knows the provider types; everything else branches on capabilities.
  */
 import type { EndpointSpec, ObjectProvider } from './provider';
-import type { CredentialSources } from '../credentials';
-import { InvalidConfigError } from '../../common/errors';
+import type { CredentialSources } from './credentials';
+import { InvalidConfigError } from '../common/errors';
 
 /** Worker-side context a provider needs to open: where secrets come from. */
 export interface ProviderContext {
@@ -23,10 +23,10 @@ export type ProviderFactory = (spec: EndpointSpec, ctx: ProviderContext) => Obje
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const factories: Record<EndpointSpec['type'], ProviderFactory | undefined> = {
-  fs: (spec, ctx) => (require('./fs') as typeof import('./fs')).openFsProvider(spec, ctx),
-  s3: (spec, ctx) => (require('./s3') as typeof import('./s3')).openS3Provider(spec, ctx),
-  oss: (spec, ctx) => (require('./oss') as typeof import('./oss')).openOssProvider(spec, ctx),
-  http: (spec, ctx) => (require('./http') as typeof import('./http')).openHttpProvider(spec, ctx),
+  fs: (spec, ctx) => (require('./fs/fs') as typeof import('./fs/fs')).openFsProvider(spec, ctx),
+  s3: (spec, ctx) => (require('./s3/s3') as typeof import('./s3/s3')).openS3Provider(spec, ctx),
+  oss: (spec, ctx) => (require('./oss/oss') as typeof import('./oss/oss')).openOssProvider(spec, ctx),
+  http: (spec, ctx) => (require('./http/http') as typeof import('./http/http')).openHttpProvider(spec, ctx),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
