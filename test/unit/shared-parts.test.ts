@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { _internal, PART_LANES } from '../../activities/copy';
+import { _internal } from '../../activities/copy';
+import { PART_LANES } from '../../activities/multipart';
 
 const { SharedParts } = _internal;
 

@@ -1,0 +1,139 @@
+/**
+ * The state of one batch attempt (`copyRange`) and the bookkeeping every part of the copy engine shares: counters,
+ * failure records, the heartbeat with its resume cursor, and the list of copied objects awaiting their size check.
+ */
+import { Context } from '@temporalio/activity';
+import type { ObjectInfo, ObjectProvider } from '../storage/provider';
+import type { BatchCheckpoint, BatchInput } from '../workflows/types';
+import type { ControlState } from '../workflows/messages';
+import type { TokenBucket } from './throttle';
+import type { FailureLog } from './failures';
+import type { SharedParts } from './multipart';
+import { ferryMetrics, FerryMetric } from './metrics';
+import { addCounters, type Counters, type FailureRecord } from '../common/progress';
+import { errorClass, errorMessage } from '../common/errors';
+
+/** Objects per window of a batch (one source LIST page). */
+export const BATCH_OBJECTS = 1000;
+/** A window stops listing once it holds this many bytes (at least one object). */
+export const BATCH_BYTES = 2 * 1024 ** 3;
+/** A batch takes on another window of its range while it has run for less than this. */
+export const BATCH_SECONDS = 60;
+/** Attempts per object inside a batch before it is recorded as failed. */
+export const OBJECT_ATTEMPTS = 3;
+const FAILURE_SAMPLE = 10;
+
+export type Outcome = 'copied' | 'skipped' | 'kept' | 'failed' | 'excluded';
+
+/** Runtime state of one batch attempt. */
+export interface Batch {
+  input: BatchInput;
+  src: ObjectProvider;
+  dst: ObjectProvider;
+  signal: AbortSignal;
+  bandwidth: TokenBucket;
+  objectRate: TokenBucket;
+  checkpoint: BatchCheckpoint;
+  failures: FailureLog;
+  sample: FailureRecord[];
+  failureCount: number;
+  control: ControlState | undefined;
+  /** Destination keys copied in this attempt → the source object (for the post-batch size check). */
+  copiedSizes: Map<string, ObjectInfo>;
+  /** Objects an earlier attempt copied and did not verify (from the checkpoint). */
+  priorCopied: ObjectInfo[];
+  /** Objects whose size check is running (see verifySizes); in the checkpoint's unverified list until it ends. */
+  verifying: ObjectInfo[];
+  lastBeat: number;
+  /** Brings `checkpoint.doneAfterCursor` up to date; run before every heartbeat (O(batch), so not per object). */
+  syncDone?: () => void;
+  /** Multipart uploads in progress, oldest first, whose parts free lanes take (see SharedParts). */
+  shared: SharedParts[];
+}
+
+/** Raised inside a batch when the job is paused: in-flight transfers abort and the batch returns its cursor. */
+export class PausedError extends Error {
+  override readonly name = 'PausedError';
+}
+
+export const serverSide = (b: Batch) => b.src.endpointId === b.dst.endpointId && b.dst.capabilities.serverSideCopy && !!b.dst.copyObject;
+
+export function wantChecksums(b: Batch): boolean {
+  return b.input.job.verify === 'checksum' || b.input.job.verify === 'content';
+}
+
+export function beat(b: Batch, force = false): void {
+  const now = Date.now();
+  if (!force && now - b.lastBeat < 1000) return;
+  b.lastBeat = now;
+  b.syncDone?.();
+  b.checkpoint.copiedUnverified = unverifiedList(b);
+  Context.current().heartbeat(b.checkpoint);
+}
+
+export function count(b: Batch, outcome: Outcome, size: number): void {
+  const c: Partial<Counters> = {};
+  const verifying = b.input.job.verify !== 'none' || b.input.job.mode === 'verify';
+  switch (outcome) {
+    case 'copied':
+      c.copied = 1;
+      break;
+    case 'skipped':
+      c.skipped = 1;
+      // Retry rounds: `verified` counts only what this round copied (the job merges retry outcomes, see
+      // migration-job.ts mergeRetry), so objects found in place are not verified twice.
+      if (verifying && b.input.round === 0) c.verified = 1;
+      break;
+    case 'kept':
+      c.skipped = 1;
+      break;
+    case 'failed':
+      c.failed = 1;
+      break;
+    case 'excluded':
+      c.excluded = 1;
+      break;
+  }
+  addCounters(b.checkpoint.objects, c);
+  if (outcome === 'copied') {
+    ferryMetrics.add(FerryMetric.objectsCopied, 1);
+    ferryMetrics.add(FerryMetric.bytesCopied, size);
+  } else if (outcome === 'skipped' || outcome === 'kept') ferryMetrics.add(FerryMetric.objectsSkipped, 1);
+  const bytes: Partial<Counters> = {};
+  for (const k of Object.keys(c) as (keyof Counters)[]) bytes[k] = size;
+  addCounters(b.checkpoint.bytes, bytes);
+}
+
+export function recordFailure(b: Batch, o: ObjectInfo, err: unknown): void {
+  const rec: FailureRecord = { key: o.key, size: o.size, errorClass: errorClass(err), message: errorMessage(err), task: b.input.taskId };
+  b.failureCount++;
+  ferryMetrics.add(FerryMetric.failures, 1, { class: rec.errorClass });
+  if (b.sample.length < FAILURE_SAMPLE) b.sample.push(rec);
+  b.failures.add(rec, o.position);
+}
+
+/**
+ * Remembers a copied object for the size verification after the batch; with `verify: none` nothing verifies it, so
+ * nothing is kept (a batch copies up to a minute of objects: 10⁵ and more at synthetic speed).
+ */
+export function copied(b: Batch, dstKey: string, o: ObjectInfo): void {
+  if (b.input.job.verify !== 'none') b.copiedSizes.set(dstKey, o);
+}
+
+/** The checkpoint's list of copied, unverified objects: earlier attempts', those being checked and this window's, at most ~256 KiB of keys. */
+function unverifiedList(b: Batch): NonNullable<BatchCheckpoint['copiedUnverified']> {
+  const out: NonNullable<BatchCheckpoint['copiedUnverified']> = [];
+  let chars = 0;
+  const add = (o: ObjectInfo) => {
+    chars += o.key.length + (o.position === o.key ? 0 : o.position.length);
+    if (chars > 256 * 1024) return false;
+    out.push(o.position === o.key ? [o.key, o.size] : [o.key, o.size, o.position]);
+    return true;
+  };
+  // Walks the two lists in place: this runs at every heartbeat, and a spread copy of a long batch's list each time
+  // was garbage proportional to the batch.
+  for (const o of b.verifying) if (!add(o)) return out;
+  for (const o of b.priorCopied) if (!add(o)) return out;
+  for (const o of b.copiedSizes.values()) if (!add(o)) return out;
+  return out;
+}

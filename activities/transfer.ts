@@ -1,0 +1,133 @@
+/**
+ * One source object: the filter and overwrite decision, then a server-side copy, a single put (small objects read
+ * whole, larger ones streamed through the bandwidth tap) or a multipart copy (multipart.ts), with inline checksum
+ * checks. Per-object errors are retried in place (OBJECT_ATTEMPTS, back-off honouring Retry-After), then recorded.
+ */
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ObjectInfo } from '../storage/provider';
+import { ThrottledTap } from './throttle';
+import { isMd5Etag, overwriteDecision } from './range';
+import { copyMultipart } from './multipart';
+import { verifyObject } from './verify';
+import { checkUnchanged, readWhole, sourceRead, tapped } from './source-read';
+import { OBJECT_ATTEMPTS, PausedError, copied, recordFailure, serverSide, wantChecksums, type Batch, type Outcome } from './batch';
+import { ferryMetrics, FerryMetric } from './metrics';
+import { mapKey } from '../common/keys';
+import { headerMetadata } from '../common/metadata';
+import { ChecksumMismatchError, ObjectTooLargeError, SizeMismatchError, ThrottledError, isRetryable } from '../common/errors';
+
+/** Objects up to this size are read whole, then written in one request write (a streamed copy's tap buffers as much). */
+const BUFFERED_PUT_BYTES = 256 * 1024;
+
+/** Decides and performs the work for one source object; returns what happened. Per-object failures are recorded, not thrown. */
+export async function processObject(b: Batch, o: ObjectInfo, index: Map<string, ObjectInfo>, include: (k: string) => boolean, verifyOnly: boolean): Promise<Outcome> {
+  const job = b.input.job;
+  const rel = job.source.prefix && o.key.startsWith(job.source.prefix) ? o.key.slice(job.source.prefix.length) : o.key;
+  if (!include(rel)) return 'excluded';
+  // lastModified 0 = unknown (an http source without Last-Modified): never excluded by time.
+  if (job.filter.modifiedSince !== undefined && o.lastModified > 0 && o.lastModified < job.filter.modifiedSince) return 'excluded';
+  const dstKey = mapKey(o.key, job.source.prefix, job.destination.prefix);
+  const existing = index.get(dstKey);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (b.objectRate.limit) await b.objectRate.take(1, b.signal);
+      if (verifyOnly) {
+        await verifyObject(b, o, dstKey, existing);
+        return 'skipped';
+      }
+      const decision = overwriteDecision(job.overwrite, o, existing, b.src.capabilities.etagIsMd5, b.dst.capabilities.etagIsMd5);
+      if (decision !== 'copy') return decision;
+      ferryMetrics.add(FerryMetric.transfersInFlight, 1);
+      try {
+        await copyObject(b, o, dstKey);
+      } finally {
+        ferryMetrics.add(FerryMetric.transfersInFlight, -1);
+      }
+      return 'copied';
+    } catch (e) {
+      if (b.signal.aborted) throw b.signal.reason instanceof PausedError ? b.signal.reason : e;
+      if (e instanceof ThrottledError) {
+        b.checkpoint.throttleEvents++;
+        ferryMetrics.add(FerryMetric.throttleEvents, 1);
+      }
+      if (attempt < OBJECT_ATTEMPTS && isRetryable(e)) {
+        const base = e instanceof ThrottledError && e.retryAfterMs ? e.retryAfterMs : 500 * 2 ** attempt;
+        await sleep(base * (0.75 + Math.random() * 0.5), undefined, { signal: b.signal }).catch(() => undefined);
+        continue;
+      }
+      recordFailure(b, o, e);
+      return 'failed';
+    }
+  }
+}
+
+async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
+  const { src, dst, input } = b;
+  dst.validateKey(dstKey);
+  const mp = dst.capabilities.multipart;
+  const maxSize = mp && dst.createMultipart ? mp.maxPartSize * mp.maxParts : dst.capabilities.maxSinglePut;
+  if (o.size > maxSize) throw new ObjectTooLargeError(`${o.size} bytes is more than the destination can store (${maxSize})`);
+  const useMultipart = !!mp && !!dst.createMultipart && (o.size >= input.job.multipart.threshold || o.size > dst.capabilities.maxSinglePut);
+  if (serverSide(b) && o.size <= dst.capabilities.maxServerSideCopy && !useMultipart) {
+    // Server-side copies count against the bandwidth limit too: operators throttle to spare the source.
+    await b.bandwidth.take(o.size, b.signal);
+    await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, { signal: b.signal });
+    copied(b, dstKey, o);
+    return;
+  }
+  if (useMultipart) return copyMultipart(b, o, dstKey);
+  return putObject(b, o, dstKey);
+}
+
+/** Copies one object with a single GET and PUT: read whole when small, else streamed. */
+async function putObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
+  const { src, dst, input } = b;
+  const small = o.size <= BUFFERED_PUT_BYTES;
+  // A small object's bandwidth is taken before its GET: an open response must never wait on an abortable sleep
+  // (a pause would abort it with its body unread).
+  if (small) await b.bandwidth.take(o.size, b.signal);
+  const got = await sourceRead(() => src.get(o.key, { signal: b.signal }));
+  try {
+    checkUnchanged(o, got.info);
+    got.info.metadata = headerMetadata(o.key, got.info.metadata, dst.capabilities.metadata);
+  } catch (e) {
+    got.body.destroy();
+    throw e;
+  }
+  const md5 = wantChecksums(b) && (dst.capabilities.etagIsMd5 || (src.capabilities.etagIsMd5 && isMd5Etag(o.etag))) ? createHash('md5') : undefined;
+  let body: Readable | Buffer;
+  let tap: ThrottledTap | undefined;
+  if (small) {
+    // Small objects are read whole and written in one request write: no stream stages between the two sockets.
+    body = await readWhole(got.body, o.size);
+    if (body.length !== o.size) throw new SizeMismatchError(`read ${body.length > o.size ? 'more than ' : ''}${body.length} bytes of ${o.size} from the source`);
+    md5?.update(body);
+  } else {
+    tap = new ThrottledTap(b.bandwidth, b.signal, undefined, md5 ? [md5] : []);
+    body = tapped(got.body, tap);
+  }
+  const res = await dst.put(dstKey, body, { size: o.size, contentType: got.info.contentType, metadata: got.info.metadata, signal: b.signal });
+  if (tap && tap.bytes !== o.size) throw new SizeMismatchError(`read ${tap.bytes} bytes of ${o.size} from the source`);
+  if (md5) {
+    const sum = md5.digest('hex');
+    if (src.capabilities.etagIsMd5 && isMd5Etag(o.etag) && o.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`source MD5 ${sum} differs from the source ETag ${o.etag}`);
+    if (dst.capabilities.etagIsMd5 && isMd5Etag(res.etag) && res.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`destination ETag ${res.etag} differs from the MD5 of the bytes sent (${sum})`);
+    if (input.job.verify === 'content') await compareContent(b, dstKey, sum);
+  }
+  copied(b, dstKey, o);
+}
+
+/** Re-reads the destination and compares its MD5 with the source's (verify: content). */
+async function compareContent(b: Batch, dstKey: string, expectedMd5: string): Promise<void> {
+  const got = await b.dst.get(dstKey, { signal: b.signal });
+  const h = createHash('md5');
+  await pipeline(got.body, async function* (source: AsyncIterable<Buffer>) {
+    for await (const c of source) h.update(c);
+    yield* [];
+  });
+  const sum = h.digest('hex');
+  if (sum !== expectedMd5) throw new ChecksumMismatchError(`destination content MD5 ${sum} differs from the source's ${expectedMd5}`);
+}
