@@ -3,13 +3,23 @@
 # them outside the checkout in $FERRY_TOOLS_DIR (default ~/.cache/ferry/tools/<name>-<version>/), so fresh
 # clones on the same machine reuse them. Re-running skips what is already built.
 #
-# Usage: scripts/setup.sh [--with-bench]     (--with-bench also builds rclone, the benchmark peer)
+# Usage: scripts/setup.sh [--with-bench] [--only NAME ...]
+#   --with-bench  also builds rclone, the benchmark peer
+#   --only NAME   builds only the named tools (e.g. --only temporal for the demo)
 set -euo pipefail
 
 CACHE="${FERRY_TOOLS_DIR:-$HOME/.cache/ferry/tools}"
 export CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local
 WITH_BENCH=0
-for a in "$@"; do case "$a" in --with-bench) WITH_BENCH=1 ;; *) echo "setup: unknown option $a" >&2; exit 2 ;; esac; done
+ONLY=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --with-bench) WITH_BENCH=1 ;;
+    --only) shift; [ $# -gt 0 ] || { echo "setup: --only needs a tool name" >&2; exit 2; }; ONLY+=("$1") ;;
+    *) echo "setup: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -24,6 +34,7 @@ fi
 # build NAME VERSION MODULE [LDFLAGS] [BINARY-NAME-PRODUCED]
 build() {
   local name=$1 version=$2 module=$3 ldflags=${4:-} produced=${5:-$1}
+  if [ ${#ONLY[@]} -gt 0 ] && [[ " ${ONLY[*]} " != *" $name "* ]]; then return 0; fi
   local dir="$CACHE/$name-$version"
   if [ -x "$dir/$name" ]; then log "$name $version: cached at $dir/$name"; return 0; fi
   if [ "$have_go" = 0 ]; then log "$name $version: SKIPPED (no Go)"; return 0; fi
