@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { convertOssimport, exactSize, importOssimport, parseOssimportSize, parseProperties, renderConversion } from '../../client/commands/import-ossimport';
+import { convertOssimport, exactSize, importOssimport, parseOssimportSize, parseProperties, renderConversion } from '../../client/ossimport';
 import { parseJob } from '../../common/job';
 import { InvalidConfigError } from '../../common/errors';
 import { UsageError } from '../../client/errors';
