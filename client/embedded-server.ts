@@ -16,6 +16,7 @@ import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { searchAttributeFlags } from '../common/search-attributes';
 import { errorMessage } from '../common/errors';
+import { retry } from '../common/retry';
 import { connect, DEFAULT_NAMESPACE } from './connection';
 import { ServerUnreachableError, ToolMissingError, UsageError } from './errors';
 
@@ -267,14 +268,13 @@ const START_TRIES = 3;
  * (`bind: address already in use`, exit 2). Such a start is tried again, up to 3 times on the same ports.
  */
 export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startEmbeddedServerOnce(opts);
-    } catch (e) {
-      if (!(e instanceof PortRaceError) || attempt >= START_TRIES) throw e;
-      opts.log?.(`The embedded Temporal server lost a port to another program during start-up; starting it again (${attempt + 1}/${START_TRIES})…`);
-    }
-  }
+  // At once, as before: each start picks its internal ports afresh, so waiting buys nothing.
+  return retry(() => startEmbeddedServerOnce(opts), {
+    attempts: START_TRIES,
+    baseMs: 0,
+    shouldRetry: (e) => e instanceof PortRaceError,
+    onRetry: (_e, attempt) => opts.log?.(`The embedded Temporal server lost a port to another program during start-up; starting it again (${attempt + 1}/${START_TRIES})…`),
+  });
 }
 
 /** The server exited during start-up because a port it had picked was taken before it bound it. */

@@ -1,17 +1,17 @@
 /**
- * The CLI's single mapping from errors to exit codes and one-line messages (DESIGN.md §2):
- * 0 = every object copied and verified, 1 = the job finished with failures (or an unexpected error),
- * 2 = bad usage or an invalid job file, 3 = the job could not run (credentials, access, missing bucket,
- * Temporal server unreachable or the job failed as a whole).
+ * The CLI's single mapping from errors to exit codes ({@link ExitCode}) and one-line messages (DESIGN.md §2).
+ * The code is data on the error class ({@link ErrorKind.exitCode}): 2 = bad usage or an invalid job file,
+ * 3 = the job could not run (credentials, access, missing bucket, Temporal server unreachable or the job failed
+ * as a whole), 1 for anything else.
  */
-import { FerryError, InvalidConfigError, errorMessage } from '../common/errors';
+import { ExitCode, FERRY_ERROR_CLASSES, FerryError, InvalidConfigError, errorKindsByName, errorMessage } from '../common/errors';
 
-export const ExitCode = { ok: 0, failures: 1, usage: 2, cannotRun: 3, interrupted: 130 } as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export { ExitCode };
 
 /** Thrown for a bad command line: unknown command or flag, missing argument, bad flag value. Exit 2. */
 export class UsageError extends FerryError {
-  override readonly name = 'UsageError';
+  static override readonly errorName: string = 'UsageError';
+  static override readonly exitCode = ExitCode.usage;
   /** The command whose usage to point at (`ferry <command> --help`). */
   readonly command: string | undefined;
   constructor(message: string, command?: string) {
@@ -22,52 +22,58 @@ export class UsageError extends FerryError {
 
 /** Thrown when the Temporal frontend cannot be reached (or answers nothing useful). Exit 3. */
 export class ServerUnreachableError extends FerryError {
-  override readonly name = 'ServerUnreachableError';
+  static override readonly errorName: string = 'ServerUnreachableError';
+  static override readonly exitCode = ExitCode.cannotRun;
 }
 
 /** Thrown when a job (workflow) cannot be found, or is not in a state the command needs. Exit 3. */
 export class JobStateError extends FerryError {
-  override readonly name = 'JobStateError';
+  static override readonly errorName: string = 'JobStateError';
+  static override readonly exitCode = ExitCode.cannotRun;
 }
 
 /** Thrown when a tool binary (the temporal CLI) cannot be found. Exit 3. */
 export class ToolMissingError extends FerryError {
-  override readonly name = 'ToolMissingError';
+  static override readonly errorName: string = 'ToolMissingError';
+  static override readonly exitCode = ExitCode.cannotRun;
 }
 
-/** Error names (ours and those crossing Temporal as ApplicationFailure types) that mean "could not run". */
-const CANNOT_RUN = new Set([
-  'CredentialsError',
-  'AccessDeniedError',
-  'BucketNotFoundError',
-  'ServerUnreachableError',
-  'JobStateError',
-  'ToolMissingError',
-  'UnsupportedError',
-  // The job workflow's failure type when it could not run as a whole (preflight: auth, bucket, credentials).
-  'JobFailed',
-]);
+/** Ferry's error kinds and the CLI's, by name: for errors known only by name (`ApplicationFailure.type`). */
+const KIND_BY_NAME = errorKindsByName([...FERRY_ERROR_CLASSES, UsageError, ServerUnreachableError, JobStateError, ToolMissingError]);
 
-/** Exit code for an error that reached the CLI's error boundary. */
+/**
+ * Failure types raised by the workflows that no error class stands for: `JobFailed`, the job workflow's failure
+ * when it could not run as a whole (preflight: auth, bucket, credentials).
+ */
+const WORKFLOW_FAILURE_EXIT_CODES: ReadonlyMap<string, ExitCode> = new Map([['JobFailed', ExitCode.cannotRun]]);
+
+/**
+ * Exit code for an error that reached the CLI's error boundary: that of the first error along the cause chain
+ * (Temporal wraps failures: `WorkflowFailedError` → `ApplicationFailure` → …) whose class or name maps to a code
+ * other than 1; else 1.
+ */
 export function exitCodeFor(err: unknown): ExitCode {
-  if (err instanceof UsageError || err instanceof InvalidConfigError) return ExitCode.usage;
-  const name = errorName(err);
-  if (name === 'InvalidConfigError' || name === 'UsageError') return ExitCode.usage;
-  if (CANNOT_RUN.has(name)) return ExitCode.cannotRun;
-  return ExitCode.failures;
+  return decisive(err)?.exitCode ?? ExitCode.failures;
 }
 
-/** The error's stable name, looking through Temporal failures (`ApplicationFailure.type`) and causes. */
+/** The error's stable name, looking through Temporal failures and causes to the one {@link exitCodeFor} decides by. */
 export function errorName(err: unknown): string {
+  return decisive(err)?.name ?? (err as { name?: string } | undefined)?.name ?? 'Error';
+}
+
+/** The first error along the cause chain whose exit code is not the default (1): its name and code. */
+function decisive(err: unknown): { name: string; exitCode: ExitCode } | undefined {
   let e: unknown = err;
   for (let depth = 0; e && depth < 6; depth++) {
-    const anyE = e as { name?: string; type?: string | null; cause?: unknown };
-    if (anyE.type && CANNOT_RUN.has(anyE.type)) return anyE.type;
-    if (anyE.type === 'InvalidConfigError') return anyE.type;
-    if (anyE.name && (CANNOT_RUN.has(anyE.name) || anyE.name === 'InvalidConfigError' || anyE.name === 'UsageError')) return anyE.name;
-    e = anyE.cause;
+    if (e instanceof FerryError && e.exitCode !== ExitCode.failures) return { name: e.name, exitCode: e.exitCode };
+    const { name, type, cause } = e as { name?: string; type?: string | null; cause?: unknown };
+    for (const n of [type, name]) {
+      const exitCode = n ? (KIND_BY_NAME.get(n)?.exitCode ?? WORKFLOW_FAILURE_EXIT_CODES.get(n)) : undefined;
+      if (n && exitCode !== undefined && exitCode !== ExitCode.failures) return { name: n, exitCode };
+    }
+    e = cause;
   }
-  return (err as { name?: string })?.name ?? 'Error';
+  return undefined;
 }
 
 /**

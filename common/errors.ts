@@ -1,16 +1,50 @@
 /**
- * Ferry's error hierarchy. Every provider maps its SDK errors into these classes in one function, and the
- * workflows decide retry by `name` (see {@link NON_RETRYABLE_ERROR_NAMES}), never by message text.
+ * Ferry's error hierarchy. Every provider maps its SDK errors into these classes in one function. What a class
+ * means is data on the class (its {@link ErrorKind}): whether to retry, whether it stops the whole job, which
+ * CLI exit code it maps to. The lists others need are derived from the classes: Temporal's
+ * `nonRetryableErrorTypes` ({@link NON_RETRYABLE_ERROR_NAMES}) and the CLI's name → exit code lookup
+ * ({@link errorKindsByName}). Workflows decide retry by `name`, never by message text.
  *
  * Names are pinned (not derived from `constructor.name`) so they survive bundling and cross the Temporal
- * boundary as `ApplicationFailure.type`.
+ * boundary as `ApplicationFailure.type`. This module is bundled into the workflow sandbox: no Node built-ins.
  */
 
-/** Base class of every error Ferry raises on purpose. `retryable` is data, not a guess. */
+/**
+ * The CLI's exit codes (DESIGN.md §2): 0 = every object copied and verified, 1 = the job finished with failures
+ * (or an unexpected error), 2 = bad usage or an invalid job file, 3 = the job could not run, 130 = interrupted.
+ */
+export const ExitCode = { ok: 0, failures: 1, usage: 2, cannotRun: 3, interrupted: 130 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** What an error class says about its errors; each class carries these as static fields, each instance a copy. */
+export interface ErrorKind {
+  /** The stable name: each instance's `name`, and its `ApplicationFailure.type` across Temporal. */
+  readonly errorName: string;
+  /** Whether repeating the same request later can succeed (in-process retry and Temporal's retry). */
+  readonly retryable: boolean;
+  /** Whether it stops the whole job at preflight rather than fail one object. */
+  readonly jobFatal: boolean;
+  /** The CLI exit code an error of this kind ends a command with. */
+  readonly exitCode: ExitCode;
+}
+
+/**
+ * Base class of every error Ferry raises on purpose; thrown as such for a rejected request with no better class
+ * (e.g. an unexpected 4xx). A subclass states its kind by overriding the static fields of {@link ErrorKind}.
+ */
 export class FerryError extends Error {
-  override readonly name: string = 'FerryError';
-  /** Whether repeating the same request later can succeed. */
-  readonly retryable: boolean = false;
+  static readonly errorName: string = 'FerryError';
+  static readonly retryable: boolean = false;
+  static readonly jobFatal: boolean = false;
+  static readonly exitCode: ExitCode = ExitCode.failures;
+
+  override readonly name: string;
+  /** Whether repeating the same request later can succeed (the class's {@link ErrorKind.retryable}). */
+  readonly retryable: boolean;
+  /** Whether it stops the whole job (the class's {@link ErrorKind.jobFatal}). */
+  readonly jobFatal: boolean;
+  /** The CLI exit code it maps to (the class's {@link ErrorKind.exitCode}). */
+  readonly exitCode: ExitCode;
   /** The provider's own error code when there is one (e.g. `NoSuchKey`, `SlowDown`). */
   readonly code: string | undefined;
   /** HTTP status when the error came from an HTTP response. */
@@ -18,6 +52,11 @@ export class FerryError extends Error {
 
   constructor(message: string, opts: { code?: string; status?: number; cause?: unknown } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    const kind: ErrorKind = new.target;
+    this.name = kind.errorName;
+    this.retryable = kind.retryable;
+    this.jobFatal = kind.jobFatal;
+    this.exitCode = kind.exitCode;
     this.code = opts.code;
     this.status = opts.status;
   }
@@ -25,28 +64,34 @@ export class FerryError extends Error {
 
 /** Thrown when an object (or a multipart upload) does not exist. Per-object failure, not retried. */
 export class NotFoundError extends FerryError {
-  override readonly name: string = 'NotFoundError';
+  static override readonly errorName: string = 'NotFoundError';
 }
 
 /** Thrown when the bucket (or fs root / http list) itself does not exist. Fatal for a job. */
 export class BucketNotFoundError extends NotFoundError {
-  override readonly name = 'BucketNotFoundError';
+  static override readonly errorName: string = 'BucketNotFoundError';
+  static override readonly jobFatal = true;
+  static override readonly exitCode = ExitCode.cannotRun;
 }
 
 /** Thrown when credentials are wrong or lack permission (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, 401/403). */
 export class AccessDeniedError extends FerryError {
-  override readonly name = 'AccessDeniedError';
+  static override readonly errorName: string = 'AccessDeniedError';
+  static override readonly jobFatal = true;
+  static override readonly exitCode = ExitCode.cannotRun;
 }
 
 /** Thrown when a credential profile cannot be resolved on the worker. Names the profile and the variables that would satisfy it. */
 export class CredentialsError extends FerryError {
-  override readonly name = 'CredentialsError';
+  static override readonly errorName: string = 'CredentialsError';
+  static override readonly jobFatal = true;
+  static override readonly exitCode = ExitCode.cannotRun;
 }
 
 /** Thrown when the server asks us to slow down (503 SlowDown, 429, RequestLimitExceeded). Retried with back-off. */
 export class ThrottledError extends FerryError {
-  override readonly name = 'ThrottledError';
-  override readonly retryable = true;
+  static override readonly errorName: string = 'ThrottledError';
+  static override readonly retryable = true;
   /** Server-suggested delay (Retry-After), when given. */
   readonly retryAfterMs: number | undefined;
   constructor(message: string, opts: { code?: string; status?: number; cause?: unknown; retryAfterMs?: number } = {}) {
@@ -57,41 +102,44 @@ export class ThrottledError extends FerryError {
 
 /** Thrown for faults that usually pass: 5xx, connection resets, timeouts, truncated bodies. (Clock skew is AccessDeniedError: it needs a fix.) */
 export class TransientError extends FerryError {
-  override readonly name = 'TransientError';
-  override readonly retryable = true;
+  static override readonly errorName: string = 'TransientError';
+  static override readonly retryable = true;
 }
 
 /** Thrown when a checksum computed while streaming differs from the one the other side reports. */
 export class ChecksumMismatchError extends FerryError {
-  override readonly name = 'ChecksumMismatchError';
-  override readonly retryable = true;
+  static override readonly errorName: string = 'ChecksumMismatchError';
+  static override readonly retryable = true;
 }
 
 /** Thrown when the number of bytes transferred differs from the size announced. */
 export class SizeMismatchError extends FerryError {
-  override readonly name = 'SizeMismatchError';
-  override readonly retryable = true;
+  static override readonly errorName: string = 'SizeMismatchError';
+  static override readonly retryable = true;
 }
 
 /** Thrown when a key cannot be stored by a destination or would escape an fs root. The message names the rule. */
 export class InvalidKeyError extends FerryError {
-  override readonly name = 'InvalidKeyError';
+  static override readonly errorName: string = 'InvalidKeyError';
 }
 
 /** Thrown when a source object changed (size, ETag or mtime) between listing and copy. */
 export class SourceChangedError extends FerryError {
-  override readonly name = 'SourceChangedError';
-  override readonly retryable = true;
+  static override readonly errorName: string = 'SourceChangedError';
+  static override readonly retryable = true;
 }
 
 /** Thrown when an operation is not offered by a provider (read-only source, no multipart, …). */
 export class UnsupportedError extends FerryError {
-  override readonly name = 'UnsupportedError';
+  static override readonly errorName: string = 'UnsupportedError';
+  static override readonly exitCode = ExitCode.cannotRun;
 }
 
 /** Thrown when a job file or option is invalid. `issues` holds every problem as `path: message`. */
 export class InvalidConfigError extends FerryError {
-  override readonly name = 'InvalidConfigError';
+  static override readonly errorName: string = 'InvalidConfigError';
+  static override readonly jobFatal = true;
+  static override readonly exitCode = ExitCode.usage;
   readonly issues: readonly string[];
   constructor(issues: readonly string[], message = `invalid job:\n  ${issues.join('\n  ')}`) {
     super(message);
@@ -101,43 +149,55 @@ export class InvalidConfigError extends FerryError {
 
 /** Thrown when an object is larger than the destination can store (single put limit with no multipart, max parts). */
 export class ObjectTooLargeError extends FerryError {
-  override readonly name = 'ObjectTooLargeError';
+  static override readonly errorName: string = 'ObjectTooLargeError';
 }
 
 /** Thrown when user metadata cannot travel as an HTTP header (non-ASCII a destination cannot encode, CR/LF). Names the key and field. */
 export class InvalidMetadataError extends FerryError {
-  override readonly name = 'InvalidMetadataError';
+  static override readonly errorName: string = 'InvalidMetadataError';
 }
 
 /** Thrown for a symbolic link in an fs source that is not followed (default) or points outside the root. Names the target. */
 export class SymlinkSkippedError extends FerryError {
-  override readonly name = 'SymlinkSkippedError';
+  static override readonly errorName: string = 'SymlinkSkippedError';
 }
 
 /** Thrown when an http source's redirect points somewhere the job does not allow (private address, https→http). */
 export class RedirectRefusedError extends FerryError {
-  override readonly name = 'RedirectRefusedError';
+  static override readonly errorName: string = 'RedirectRefusedError';
 }
 
-/** Error names that must never be retried by Temporal (fed to `nonRetryableErrorTypes`). */
-export const NON_RETRYABLE_ERROR_NAMES = [
-  // A Ferry error of the base class is a rejected request with no better class (e.g. an unexpected 4xx).
-  'FerryError',
-  'NotFoundError',
-  'BucketNotFoundError',
-  'AccessDeniedError',
-  'CredentialsError',
-  'InvalidKeyError',
-  'UnsupportedError',
-  'InvalidConfigError',
-  'ObjectTooLargeError',
-  'InvalidMetadataError',
-  'SymlinkSkippedError',
-  'RedirectRefusedError',
-] as const;
+/** Every error class of this module: what the lists below are derived from. */
+export const FERRY_ERROR_CLASSES: readonly ErrorKind[] = [
+  FerryError,
+  NotFoundError,
+  BucketNotFoundError,
+  AccessDeniedError,
+  CredentialsError,
+  ThrottledError,
+  TransientError,
+  ChecksumMismatchError,
+  SizeMismatchError,
+  InvalidKeyError,
+  SourceChangedError,
+  UnsupportedError,
+  InvalidConfigError,
+  ObjectTooLargeError,
+  InvalidMetadataError,
+  SymlinkSkippedError,
+  RedirectRefusedError,
+];
 
-/** Errors that stop a whole job (preflight) rather than fail one object. */
-export const JOB_FATAL_ERROR_NAMES = ['BucketNotFoundError', 'AccessDeniedError', 'CredentialsError', 'InvalidConfigError'] as const;
+/** Names of the classes Temporal must never retry (fed to `nonRetryableErrorTypes`): every non-retryable class. */
+export const NON_RETRYABLE_ERROR_NAMES: readonly string[] = FERRY_ERROR_CLASSES.filter((c) => !c.retryable).map((c) => c.errorName);
+
+/**
+ * The kinds of `classes` by name, for errors known only by name (an `ApplicationFailure.type` that crossed
+ * Temporal). Subclasses that keep their parent's name (no `errorName` of their own) share its entry.
+ */
+export function errorKindsByName(classes: readonly ErrorKind[]): ReadonlyMap<string, ErrorKind> {
+  return new Map(classes.map((c) => [c.errorName, c]));
+}
 
 /** True when `err` is worth retrying: Ferry errors by their flag, unknown errors (bugs, I/O oddities) yes. */
 export function isRetryable(err: unknown): boolean {

@@ -80,6 +80,7 @@ import {
   isAbortError,
 } from '../../common/errors';
 import { childSignal } from '../../common/signals';
+import { parseRetryAfter } from '../../common/retry';
 
 /** Tuning knobs; the defaults suit production, tests shorten the timeouts. */
 export interface HttpProviderOptions {
@@ -439,13 +440,6 @@ function toFerryError(f: Failure): Error {
       return new TransientError(`http list file ${f.path}: ${detail}`, { cause: f.cause, ...(code ? { code } : {}) });
     }
   }
-}
-
-function parseRetryAfter(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function parseContentRange(value: string | undefined): { start?: number; end?: number; total?: number } | undefined {

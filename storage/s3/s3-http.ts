@@ -7,10 +7,10 @@
  * paths alike.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { abortError, isAbortError } from '../../common/errors';
+import { retry, type RetryPolicy } from '../../common/retry';
 import { canonicalQuery, signV4, uriEncodePath, type SigV4Credentials } from './sigv4';
 import type { ProxySettings } from '../proxy/proxy-env';
 
@@ -45,6 +45,8 @@ const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 /** Requests that may be sent twice: a POST (CreateMultipartUpload) may have made something the first time. */
 const RESENDABLE = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 const noop = () => undefined;
+/** `call()`'s retry, as the SDK's standard mode: 3 attempts, 100 ms then 400 ms (±25 %), Retry-After up to 5 s. */
+const CALL_RETRY = { attempts: 3, baseMs: 100, factor: 4, retryAfterCapMs: 5000 } satisfies RetryPolicy;
 
 /** A response body as text (at most 64 KiB kept); a body that breaks off yields what arrived. */
 async function readText(body: Readable): Promise<string> {
@@ -173,7 +175,7 @@ export class S3Http {
   /**
    * One request without a streamed body (list, head, multipart create/complete/abort, delete, copy): its response
    * text and headers; a non-2xx answer rejects with a service error. Network failures, 5xx and 429 are retried in
-   * place (3 attempts in all, as the SDK does; `Retry-After` honoured up to 5 s), so one lost LIST does not fail a batch.
+   * place ({@link CALL_RETRY}: 3 attempts in all, as the SDK does; `Retry-After` honoured up to 5 s), so one lost LIST does not fail a batch.
    * `creates`: the request makes something new each time (CreateMultipartUpload). After a network failure the server
    * may have made it, so that is not retried here: the caller's retry lists and aborts such an orphan first.
    */
@@ -181,19 +183,18 @@ export class S3Http {
     const bodyless = method === 'GET' || method === 'HEAD';
     const body = bodyless ? undefined : (opts.body ?? '');
     const sent = bodyless ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body!)) };
-    for (let attempt = 1; ; attempt++) {
-      try {
+    const worthRetry = (e: unknown) => {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      return !isAbortError(e) && (status === undefined ? !opts.creates : status >= 500 || status === 429);
+    };
+    return retry(
+      async () => {
         const res = await this.send(method, key, sent, { query: opts.query, body, signal: opts.signal });
         const text = method === 'HEAD' ? (await res.body.dump(), '') : await res.body.text();
         return { status: res.statusCode, headers: res.headers, text };
-      } catch (e) {
-        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const retry = attempt < 3 && !opts.signal?.aborted && !isAbortError(e) && (status === undefined ? !opts.creates : status >= 500 || status === 429);
-        if (!retry) throw e;
-        const after = Number((e as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['retry-after']);
-        await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : 100 * 4 ** (attempt - 1), undefined, { signal: opts.signal });
-      }
-    }
+      },
+      { ...CALL_RETRY, shouldRetry: worthRetry, signal: opts.signal },
+    );
   }
 
   /** GetObject: resolves with the response once its headers arrived (2xx), else rejects with a service error. */
