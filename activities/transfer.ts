@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectInfo } from '../storage/provider';
 import { ThrottledTap } from './throttle';
 import { isMd5Etag, overwriteDecision } from './range';
@@ -17,7 +16,8 @@ import { OBJECT_ATTEMPTS, PausedError, copied, recordFailure, serverSide, wantCh
 import { ferryMetrics, FerryMetric } from './metrics';
 import { mapKey } from '../common/keys';
 import { headerMetadata } from '../common/metadata';
-import { ChecksumMismatchError, ObjectTooLargeError, SizeMismatchError, ThrottledError, isRetryable } from '../common/errors';
+import { ChecksumMismatchError, ObjectTooLargeError, SizeMismatchError, ThrottledError } from '../common/errors';
+import { retry } from '../common/retry';
 
 /** Objects up to this size are read whole, then written in one request write (a streamed copy's tap buffers as much). */
 const BUFFERED_PUT_BYTES = 256 * 1024;
@@ -31,37 +31,43 @@ export async function processObject(b: Batch, o: ObjectInfo, index: Map<string, 
   if (job.filter.modifiedSince !== undefined && o.lastModified > 0 && o.lastModified < job.filter.modifiedSince) return 'excluded';
   const dstKey = mapKey(o.key, job.source.prefix, job.destination.prefix);
   const existing = index.get(dstKey);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      if (b.objectRate.limit) await b.objectRate.take(1, b.signal);
-      if (verifyOnly) {
-        await verifyObject(b, o, dstKey, existing);
-        return 'skipped';
-      }
-      const decision = overwriteDecision(job.overwrite, o, existing, b.src.capabilities.etagIsMd5, b.dst.capabilities.etagIsMd5);
-      if (decision !== 'copy') return decision;
-      ferryMetrics.add(FerryMetric.transfersInFlight, 1);
-      try {
-        await copyObject(b, o, dstKey);
-      } finally {
-        ferryMetrics.add(FerryMetric.transfersInFlight, -1);
-      }
-      return 'copied';
-    } catch (e) {
-      if (b.signal.aborted) throw b.signal.reason instanceof PausedError ? b.signal.reason : e;
-      if (e instanceof ThrottledError) {
-        b.checkpoint.throttleEvents++;
-        ferryMetrics.add(FerryMetric.throttleEvents, 1);
-      }
-      if (attempt < OBJECT_ATTEMPTS && isRetryable(e)) {
-        const base = e instanceof ThrottledError && e.retryAfterMs ? e.retryAfterMs : 500 * 2 ** attempt;
-        await sleep(base * (0.75 + Math.random() * 0.5), undefined, { signal: b.signal }).catch(() => undefined);
-        continue;
-      }
-      recordFailure(b, o, e);
-      return 'failed';
-    }
+  try {
+    return await retry(() => attemptObject(b, o, dstKey, existing, verifyOnly), {
+      attempts: OBJECT_ATTEMPTS,
+      baseMs: 1000,
+      signal: b.signal,
+      onRetry: (e) => noteThrottled(b, e),
+    });
+  } catch (e) {
+    if (b.signal.aborted) throw b.signal.reason instanceof PausedError ? b.signal.reason : e;
+    noteThrottled(b, e);
+    recordFailure(b, o, e);
+    return 'failed';
   }
+}
+
+/** One attempt at an object: verify it (verify-only jobs), or decide by the overwrite policy and copy it. */
+async function attemptObject(b: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined, verifyOnly: boolean): Promise<Outcome> {
+  if (b.objectRate.limit) await b.objectRate.take(1, b.signal);
+  if (verifyOnly) {
+    await verifyObject(b, o, dstKey, existing);
+    return 'skipped';
+  }
+  const decision = overwriteDecision(b.input.job.overwrite, o, existing, b.src.capabilities.etagIsMd5, b.dst.capabilities.etagIsMd5);
+  if (decision !== 'copy') return decision;
+  ferryMetrics.add(FerryMetric.transfersInFlight, 1);
+  try {
+    await copyObject(b, o, dstKey);
+  } finally {
+    ferryMetrics.add(FerryMetric.transfersInFlight, -1);
+  }
+  return 'copied';
+}
+
+function noteThrottled(b: Batch, e: unknown): void {
+  if (!(e instanceof ThrottledError)) return;
+  b.checkpoint.throttleEvents++;
+  ferryMetrics.add(FerryMetric.throttleEvents, 1);
 }
 
 async function copyObject(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
