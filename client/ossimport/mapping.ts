@@ -65,12 +65,12 @@ function mapVerify(c: Conversion): void {
   const copying = c.draft.mode === 'copy';
   const auditAfter = c.bool('isAuditAfterImport', true);
   const auditMode = c.value('auditMode') ?? 'general';
-  if (!(auditMode in AUDIT_TO_VERIFY)) c.issues.push(`auditMode: ${JSON.stringify(auditMode)} is not simple, general or detailed`);
+  if (!Object.hasOwn(AUDIT_TO_VERIFY, auditMode)) c.issues.push(`auditMode: ${JSON.stringify(auditMode)} is not simple, general or detailed`);
   if (copying && !auditAfter) {
     c.draft.verify = 'none';
     c.map('isAuditAfterImport', 'verify');
     if (c.value('auditMode')) c.note('auditMode', 'info', 'not used: isAuditAfterImport=false turns verification off');
-  } else if (AUDIT_TO_VERIFY[auditMode]) {
+  } else if (Object.hasOwn(AUDIT_TO_VERIFY, auditMode)) {
     c.draft.verify = AUDIT_TO_VERIFY[auditMode];
     c.map(copying ? ['isAuditAfterImport', 'auditMode'] : ['auditMode'], 'verify', `auditMode=${auditMode}${c.value('auditMode') ? '' : ' (ossimport default)'}`);
     if (auditMode === 'general') c.note('auditMode', 'info', 'general (size + mtime + headers) becomes verify: checksum — size plus the strongest checksum both sides share, which is stronger');
@@ -320,7 +320,7 @@ function applySysMapping(c: Conversion, sys: Properties): void {
   }
   for (const [k, v] of sys.values) {
     if (handled.has(k)) continue;
-    const why = SYS_PROCESS_KEYS[k];
+    const why = Object.hasOwn(SYS_PROCESS_KEYS, k) ? SYS_PROCESS_KEYS[k] : undefined;
     // The standalone template's `workingDir=.` is the default, not a choice worth a note.
     if (why) {
       if (v !== '' && !(k === 'workingDir' && v === '.')) c.note(k, 'info', `not needed: ${why}`);

@@ -136,7 +136,7 @@ function cosRegion(c: Conversion, domain: string | undefined): string | undefine
     c.note('srcDomain', 'warn', 'empty (COS v3): the region is unknown — ap-guangzhou is a placeholder; CONFIRM source.endpoint (https://cos.<region>.myqcloud.com) before running');
     return 'ap-guangzhou';
   }
-  const region = COS_REGIONS[domain] ?? (/^[a-z]{2}-[a-z]+(?:-\d)?$/.test(domain) ? domain : undefined);
+  const region = (Object.hasOwn(COS_REGIONS, domain) ? COS_REGIONS[domain] : undefined) ?? (/^[a-z]{2}-[a-z]+(?:-\d)?$/.test(domain) ? domain : undefined);
   if (!region) {
     c.issues.push(`srcDomain: ${JSON.stringify(domain)} is not a COS region (gz, tj, sh, … or ap-guangzhou, ap-beijing, …)`);
     return undefined;

@@ -217,3 +217,10 @@ test('the command writes the job, a 0600 credentials file and a reordered URL li
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('values that name Object.prototype members are not taken for table entries (auditMode, sys.properties keys)', () => {
+  const [audit] = issuesOf(minimal({ auditMode: 'constructor' }));
+  assert.match(audit!, /^auditMode: /);
+  const res = convertOssimport({ jobCfg: minimal({}), outDir: OUT_DIR, sysProperties: 'toString=1\n__proto__=2\n', sysPropertiesName: 'sys.properties' });
+  assert.ok(JSON.stringify(res.notes).includes('toString'), JSON.stringify(res.notes));
+});
