@@ -6,7 +6,8 @@
 import { setHandler, getExternalWorkflowHandle, workflowInfo, ApplicationFailure, log } from '@temporalio/workflow';
 import type { TaskInput, TaskOutcome } from './types';
 import { pauseSignal, resumeSignal, taskDoneSignal, taskProgressQuery } from './messages';
-import { newTaskRun, runTaskBatches } from './task-run';
+import { runTaskBatches } from './task-run';
+import { newTaskRun } from './task-state';
 
 export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
   const taskId = workflowInfo().workflowId;

@@ -12,6 +12,7 @@ export interface KeyRange {
 
 /** One planned task. */
 export interface TaskPlan {
+  /** Task number (ids `ferry-<name>/<round>/<n>`); a short wire name that captured histories and running jobs carry. */
   n: number;
   range: KeyRange;
   objects: number;
@@ -51,6 +52,7 @@ export interface TaskInput {
 
 export interface TaskOutcome {
   taskId: string;
+  /** Task number (TaskPlan.n). */
   n: number;
   round: number;
   objects: Counters;
@@ -70,6 +72,7 @@ export interface BatchInput {
   taskId: string;
   parentId: string;
   round: number;
+  /** Task number (TaskPlan.n). */
   n: number;
   batch: number;
   range: KeyRange;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { mergeRetry, rates } from '../../workflows/migration-job';
+import { mergeRetry, rates } from '../../workflows/job-state';
 import { overwriteDecision } from '../../activities/range';
 import { compileFilter } from '../../common/glob';
 import { parseJob } from '../../common/job';
