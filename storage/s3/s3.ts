@@ -7,19 +7,20 @@
  * with keys from a profile the SDK is never loaded (idle worker 10–15 MiB smaller, measured). AWS itself (virtual-hosted buckets,
  * region redirects, the default credential chain) uses the SDK, loaded on first use.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { S3Client, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { S3Http } from './s3-http';
+import { mapS3Error } from './errors';
+import { checksumsOf, headFields, unquote, type HeadFields } from './head-fields';
 import { proxySettings } from '../proxy/proxy-env';
 import { proxyAwareAgents } from '../proxy/proxy-agent';
-import type { ByteRange, Capabilities, Checksums, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
+import type { ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
 import { credentialSources, type ProviderContext } from '../registry';
 import { resolveCredentials } from '../credentials';
-import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError, SourceChangedError, ThrottledError, TransientError, isAbortError } from '../../common/errors';
+import { FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError } from '../../common/errors';
 import { keyByteLength } from '../../common/keys';
 // Quiets the SDK's node-version warning in every process that runs this provider (`ferry`, `node workers/main.js`, the demo).
 import './aws-sdk-env';
@@ -54,67 +55,6 @@ const capabilities: Capabilities = {
 /** Part size used when `put` receives a stream of unknown size. */
 const UNKNOWN_SIZE_PART = 8 * MiB;
 
-const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests', 'TooManyRequestsException', 'RequestThrottled', 'ServiceUnavailable']);
-const DENIED_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden', 'AllAccessDisabled', 'InvalidToken', 'ExpiredToken', 'AccountProblem', 'InvalidSecurity']);
-/** Keys a store refuses: AWS, MinIO (`//`, `.` segments), versitygw posix (`dir/` with data). */
-const INVALID_KEY_CODES = new Set(['KeyTooLongError', 'InvalidObjectName', 'XMinioInvalidObjectName', 'DirectoryObjectContainsData', 'ObjectParentIsFile', 'ExistingObjectIsDirectory', 'XMinioParentIsObject']);
-const TRANSIENT_NET = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE',
-  // undici's: broken connection, timeouts, a body of another length than announced, a malformed answer.
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-]);
-
-/** Maps SDK and network errors to Ferry's classes. The one mapping function of this provider. */
-export function mapS3Error(err: unknown, what: string): unknown {
-  if (err instanceof FerryError || isAbortError(err)) return err;
-  const e = err as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
-  const status = e.$metadata?.httpStatusCode;
-  // A node network error is named plain 'Error'; its code (ENOTFOUND, ECONNREFUSED …) says what happened, and its
-  // message names the code already ("getaddrinfo ENOTFOUND host").
-  const netCode = !e.Code && (!e.name || e.name === 'Error') ? e.code : undefined;
-  const code = e.Code ?? netCode ?? e.name ?? e.code ?? 'Error';
-  const detail = netCode && e.message?.includes(netCode) ? e.message : `${code}${e.message && e.message !== code && e.message !== 'UnknownError' ? ` — ${e.message}` : ''}`;
-  const msg = `${what}: ${detail}${status ? ` (HTTP ${status})` : ''}`;
-  const opts = { code, status, cause: err };
-  if (code === 'NoSuchBucket') return new BucketNotFoundError(msg, opts);
-  if (code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchUpload' || (status === 404 && code !== 'NoSuchBucket')) return new NotFoundError(msg, opts);
-  if (code === 'RequestTimeTooSkewed') {
-    // The lean path corrects its clock and sends again; a streamed body it could not send again is retried later.
-    const skewed = `${msg} — the worker's clock differs from the server's by more than 15 minutes; fix the clock (NTP)`;
-    return (err as { clockCorrected?: boolean }).clockCorrected ? new TransientError(skewed, opts) : new AccessDeniedError(skewed, opts);
-  }
-  if (DENIED_CODES.has(code) || status === 403 || status === 401) return new AccessDeniedError(msg, opts);
-  if (THROTTLE_CODES.has(code) || status === 429 || status === 503) {
-    const ra = Number(e.$response?.headers?.['retry-after']);
-    return new ThrottledError(msg, { ...opts, retryAfterMs: Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined });
-  }
-  if (INVALID_KEY_CODES.has(code)) return new InvalidKeyError(msg, opts);
-  if (code === 'EntityTooLarge') return new ObjectTooLargeError(msg, opts);
-  if (code === 'PreconditionFailed' || status === 412) return new SourceChangedError(`${msg} — the source changed`, opts);
-  if ((status !== undefined && status >= 500) || TRANSIENT_NET.has(String(e.code)) || /^HPE_/.test(String(e.code)) || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'InternalError' || code === 'IncompleteBody') {
-    return new TransientError(msg, opts);
-  }
-  // Any other 4xx is a rejected request (e.g. MinIO answers a HEAD of a key it cannot store with a bodiless
-  // 400, which the SDK calls "UnknownError"): retrying it can never help.
-  if (status !== undefined && status >= 400 && status < 500) return new FerryError(msg, opts);
-  return err;
-}
-
-function unquote(etag: string | undefined): string | undefined {
-  return etag?.replace(/^(W\/)?"|"$/g, '');
-}
-
-function checksumsOf(out: { ChecksumCRC32?: string; ChecksumCRC32C?: string; ChecksumCRC64NVME?: string; ChecksumSHA256?: string; ChecksumType?: string }): Checksums | undefined {
-  // Composite (multipart) checksums are checksums of part checksums, not of the object: ignore them.
-  if (out.ChecksumType === 'COMPOSITE') return undefined;
-  const c: Checksums = {};
-  if (out.ChecksumCRC32) c.crc32 = out.ChecksumCRC32;
-  if (out.ChecksumCRC32C) c.crc32c = out.ChecksumCRC32C;
-  if (out.ChecksumCRC64NVME) c.crc64nvme = out.ChecksumCRC64NVME;
-  if (out.ChecksumSHA256) c.sha256 = out.ChecksumSHA256;
-  return Object.keys(c).length ? c : undefined;
-}
-
 function rangeHeader(r: ByteRange): string {
   return `bytes=${r.start}-${r.end ?? ''}`;
 }
@@ -136,31 +76,6 @@ export interface S3ProviderOptions {
   onRequest?: (method: string, path: string) => void;
   /** Every request through the SDK, as for AWS itself (tests of that path against local servers). */
   sdkOnly?: boolean;
-}
-
-type HeadFields = Omit<HeadObjectCommandOutput, '$metadata'>;
-
-/** HeadObject/GetObject response headers in the SDK's output shape (one `infoFromHead` for both paths). */
-function headFields(h: IncomingHttpHeaders): HeadFields {
-  const str = (n: string) => (typeof h[n] === 'string' ? (h[n] as string) : undefined);
-  const metadata: Record<string, string> = {};
-  for (const name in h) {
-    const v = h[name];
-    if (name.startsWith('x-amz-meta-') && typeof v === 'string') metadata[name.slice(11)] = v;
-  }
-  const modified = str('last-modified');
-  return {
-    ContentLength: Number(str('content-length') ?? 0),
-    LastModified: modified ? new Date(modified) : undefined,
-    ETag: str('etag'),
-    ContentType: str('content-type'),
-    Metadata: metadata,
-    ChecksumCRC32: str('x-amz-checksum-crc32'),
-    ChecksumCRC32C: str('x-amz-checksum-crc32c'),
-    ChecksumCRC64NVME: str('x-amz-checksum-crc64nvme'),
-    ChecksumSHA256: str('x-amz-checksum-sha256'),
-    ChecksumType: str('x-amz-checksum-type') as HeadFields['ChecksumType'],
-  };
 }
 
 class S3Provider implements ObjectProvider {
@@ -537,6 +452,8 @@ class S3Provider implements ObjectProvider {
     this.data?.close();
   }
 }
+
+export { mapS3Error };
 
 /** Opens an s3 bucket. Extra options are for tests and benchmarks. */
 export function openS3Provider(spec: EndpointSpec, ctx: ProviderContext = {}, opts: S3ProviderOptions = {}): ObjectProvider & { client: S3Client } {
