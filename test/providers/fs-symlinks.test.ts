@@ -178,3 +178,12 @@ test('the copy activity reports a source link as a SymlinkSkippedError failure a
     assert.deepEqual(logged.map((f) => [f.key, f.errorClass]), [['link.txt', 'SymlinkSkippedError']], what);
   }
 });
+
+test('followSymlinks: true — a stat or get of a top-level link as the first call on a fresh provider follows it', async () => {
+  const { root, outside } = tree();
+  symlinkSync('x.txt', join(root, 'top.txt'));
+  const open = () => openFsProvider({ type: 'fs', path: root, followSymlinks: true });
+  assert.equal((await open().stat('top.txt')).size, 9);
+  assert.equal(await body(open(), 'top.txt'), 'x-content');
+  await refused(open().stat('out.txt'), 'out.txt', join(outside, 'secret.txt'), /outside the root/);
+});
