@@ -12,7 +12,8 @@ import type { Readable } from 'node:stream';
 import { runConformance } from './conformance';
 import { HttpFixtureServer, type FixtureObject } from '../support/http-fixture-server';
 import { freePort, tempDir } from '../support/process';
-import { openHttpProvider, parseListLine, type HttpProviderOptions } from '../../storage/http/http';
+import { openHttpProvider, type HttpProviderOptions } from '../../storage/http/http';
+import { parseListLine } from '../../storage/http/list-file';
 import type { EndpointSpec, ObjectProvider } from '../../storage/provider';
 import {
   AccessDeniedError,
