@@ -1,0 +1,86 @@
+/**
+ * OSS's side of an object's fields: the key rules, the headers a write sends (Content-Type, `x-oss-meta-*`),
+ * the headers and listing values read back (ETag, CRC-64, metadata, `encoding-type=url` names).
+ */
+import type { ObjectInfo } from '../provider';
+import { parseCrc64 } from '../checksum/crc64';
+import { ChecksumMismatchError, FerryError, InvalidKeyError } from '../../common/errors';
+import { keyByteLength } from '../../common/keys';
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** What Node's http client accepts in header names and values. */
+const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const META_PREFIX = 'x-oss-meta-';
+
+export function unquote(etag: string | undefined): string | undefined {
+  return etag?.replace(/^(W\/)?"|"$/g, '');
+}
+
+/** Keys and markers of `encoding-type=url` listings (`+` is a space there; a literal `+` arrives as `%2B`). */
+export function decodeListValue(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+/** Throws InvalidKeyError (`InvalidObjectName`) for a key OSS cannot store. */
+export function validateOssKey(key: string): void {
+  const shown = JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key);
+  const refuse = (rule: string) => new InvalidKeyError(`key ${shown} cannot be stored on oss: ${rule}`, { code: 'InvalidObjectName' });
+  if (key.length === 0) throw refuse('empty key');
+  if (key.startsWith('/')) throw refuse('starts with "/"');
+  if (key.startsWith('\\')) throw refuse('starts with "\\"');
+  if (LONE_SURROGATE.test(key)) throw refuse('not valid UTF-8 (unpaired surrogate)');
+  if (keyByteLength(key) > 1023) throw refuse('longer than 1023 bytes');
+}
+
+/**
+ * Content-Type and `x-oss-meta-*` headers. Throws a non-retryable FerryError (`InvalidMetadata`) for names
+ * or values an HTTP header cannot carry (Node refuses characters above U+00FF and control characters).
+ */
+export function writeHeaders(what: string, opts: { contentType?: string; metadata?: Record<string, string> }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const bad = (field: string, value: string) =>
+    new FerryError(`${what}: ${field} ${JSON.stringify(value)} cannot be sent in an HTTP header (control characters or characters above U+00FF)`, { code: 'InvalidMetadata' });
+  if (opts.contentType) {
+    if (INVALID_HEADER_VALUE.test(opts.contentType)) throw bad('content type', opts.contentType);
+    headers['Content-Type'] = opts.contentType;
+  }
+  for (const [name, value] of Object.entries(opts.metadata ?? {})) {
+    if (!HEADER_TOKEN.test(name)) throw bad('metadata name', name);
+    if (INVALID_HEADER_VALUE.test(value)) throw bad(`metadata "${name}" value`, value);
+    headers[`${META_PREFIX}${name.toLowerCase()}`] = value;
+  }
+  return headers;
+}
+
+/** Compares the CRC-64 the server reports for written bytes with ours. Throws ChecksumMismatchError (`Crc64Mismatch`). */
+export function verifyCrc(what: string, headers: Record<string, string | undefined>, ours: string): void {
+  const theirs = headers['x-oss-hash-crc64ecma'];
+  if (theirs === undefined) return;
+  if (parseCrc64(theirs)?.toString() !== ours) {
+    throw new ChecksumMismatchError(`${what}: CRC-64 mismatch: sent bytes with crc64ecma ${ours}, server reports ${theirs}`, { code: 'Crc64Mismatch' });
+  }
+}
+
+/** The server-reported CRC-64 as Ferry's checksums, when there is one. */
+export function reportedChecksums(headers: Record<string, string | undefined>): { crc64ecma: string } | undefined {
+  const crc = parseCrc64(headers['x-oss-hash-crc64ecma']);
+  return crc !== undefined ? { crc64ecma: crc.toString() } : undefined;
+}
+
+/** An object's info from the headers of a HEAD or GET answer. */
+export function objectInfo(key: string, headers: Record<string, string | undefined>): ObjectInfo {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (name.startsWith(META_PREFIX) && value !== undefined) metadata[name.slice(META_PREFIX.length)] = value;
+  const lastModified = Date.parse(headers['last-modified'] ?? '');
+  return {
+    key,
+    size: Number(headers['content-length'] ?? 0),
+    lastModified: Number.isNaN(lastModified) ? 0 : lastModified,
+    etag: unquote(headers.etag),
+    checksums: reportedChecksums(headers),
+    contentType: headers['content-type'],
+    metadata,
+    position: key,
+  };
+}
