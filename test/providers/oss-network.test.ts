@@ -42,6 +42,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
 async function statusesOf(s: OssServer, op: OssOperation, fn: () => Promise<unknown>): Promise<number[]> {
   const from = s.requests.length;
   await fn();
+  // The server records a request once its handler has finished, which can be just after the client got the answer.
+  for (let seen = -1; seen !== s.requests.length; ) {
+    seen = s.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   return s.requests.slice(from).filter((r) => r.op === op).map((r) => r.status);
 }
 
