@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ExitCode, exitCodeFor, formatError } from './errors';
 import { formatCommandHelp, formatGeneralHelp } from './help';
 import { defaultIo, type Io } from './io';
+import { mark } from './timing';
 import { CONNECTION, RUNNING, WORKER, parseCommandLine, type CliOptions, type CommandName, type CommandSpec, type ParsedArgs, type Positional } from './options';
 
 export type { CliOptions, CommandName, CommandSpec, ParsedArgs } from './options';
@@ -269,8 +270,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
 }
 
 if (require.main === module) {
+  mark('modules loaded');
   main(process.argv.slice(2)).then(
     (code) => {
+      mark('command done');
       process.exitCode = code;
       // The outcome is decided: a late error from a closing gRPC channel or worker must not turn it into a crash.
       if (process.env.FERRY_DEBUG !== '1') process.on('uncaughtException', () => process.exit(code));

@@ -14,8 +14,9 @@ import { ExitCode, JobStateError } from './errors';
 import { info, progressSink, type Io } from './io';
 import { queryProgress, runInput, specDifferences, startOrAttach, waitForOutcome, type Outcome } from './jobs';
 import { exitCodeForResult, renderProgressLine, renderProgressPlain, renderSummary, summaryJson } from './render';
-import { startInProcessWorker, type InProcessWorker } from './in-process-worker';
+import type { InProcessWorker } from './in-process-worker';
 import type { CliOptions } from './cli';
+import { mark } from './timing';
 
 /**
  * How a command finds Temporal when no address is configured:
@@ -219,7 +220,10 @@ export function reportDirFor(opts: CliOptions, io: Io, dataDir: string): string 
  * With --detach: start (or find) the run and return at once.
  */
 /** The in-process worker of `ferry run`-like commands, with the command's credentials and report directory. */
-export function startSessionWorker(session: Session, opts: CliOptions, io: Io): Promise<InProcessWorker> {
+export async function startSessionWorker(session: Session, opts: CliOptions, io: Io): Promise<InProcessWorker> {
+  // Loaded here, not at the top: the SDK's worker module takes about half a second to load, and commands that run
+  // no worker (status, --no-worker, --detach) should not pay for it.
+  const { startInProcessWorker } = await import('./in-process-worker');
   return startInProcessWorker(session.settings, session.client, {
     credentialsFile: opts.credentials ?? (io.env.FERRY_CREDENTIALS_FILE || undefined),
     reportDir: reportDirFor(opts, io, session.dataDir),
@@ -252,11 +256,14 @@ export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec
   });
   let session: Session;
   try {
+    mark('command parsed');
     session = await openSession(opts, io, 'run');
+    mark('connected');
   } catch (e) {
     offEarly();
     throw e;
   }
+  let starting: Promise<InProcessWorker> | undefined;
   let worker: InProcessWorker | undefined;
   let forceHandler: (() => void) | undefined;
   try {
@@ -267,8 +274,13 @@ export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec
     const spec = await resolveSpec(session);
     const workflowId = jobWorkflowId(spec.name);
     if (session.embedded) say(`Web UI: ${session.embedded.uiUrl}/namespaces/${session.settings.namespace}/workflows/${encodeURIComponent(workflowId)}`);
+    // The worker is created (~0.5 s: the SDK, the workflow bundle) while the job starts; a job that cannot start
+    // stops it again in `finally`.
+    starting = opts.noWorker ? undefined : startSessionWorker(session, opts, io);
+    starting?.catch(() => undefined); // awaited below, or in `finally` when the command ends before that
     // Is it already running? Attaching must not start a second run, and must say so when settings differ.
     const { handle, started, runId } = await startOrAttach(session.client, spec, session.settings.taskQueue);
+    mark('workflow started');
     if (!started) {
       if (!how.allowAttach) throw new JobStateError(`job ${spec.name} is already running (workflow ${workflowId}): wait for it (\`ferry watch ${spec.name}\`) before a new ${how.verb}`);
       const running = await runInput(session.client, workflowId, runId).catch(() => undefined);
@@ -280,7 +292,8 @@ export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec
       if (diff.length) say(`Note: the running job was started with other settings (${diff.slice(0, 5).join(', ')}${diff.length > 5 ? ', …' : ''}); its own settings apply. Change limits live with \`ferry throttle ${spec.name}\`.`);
     } else say(`Started ${how.verb} ${workflowId} (run ${runId}).`);
 
-    if (!opts.noWorker) worker = await startSessionWorker(session, opts, io);
+    worker = await starting;
+    mark('worker running');
     const w = worker;
     offEarly();
     offEarly = undefined;
@@ -299,6 +312,7 @@ export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec
         void w?.shutdown();
       },
     });
+    mark('outcome received');
     if (end.kind === 'error') throw end.error;
     if (end.kind === 'interrupted') {
       await worker?.shutdown();
@@ -310,9 +324,11 @@ export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec
     return reportOutcome(end.outcome, io, opts.json);
   } finally {
     offEarly?.();
-    await worker?.shutdown();
+    await (worker ?? (await starting?.catch(() => undefined)))?.shutdown();
+    mark('worker stopped');
     forceHandler?.();
     await session.end();
+    mark('session closed');
     if (interrupted && session.embedded && !session.embedded.reused && !opts.keepServer) say(`Stopped the embedded Temporal server (its database keeps the job: ${session.embedded.dbFile}).`);
   }
 }
