@@ -53,9 +53,13 @@ const endpointSchema = z
     credentials: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a credential profile name (letters, digits, . _ -), never the secret itself').optional(),
     path: z.string().min(1).optional(),
     list: z.string().min(1).optional(),
+    /** s3: path-style addressing (default true for custom endpoints). */
     forcePathStyle: z.boolean().optional(),
+    /** oss: request signature version (default v4). */
     signatureVersion: z.enum(['v1', 'v4']).optional(),
+    /** fs: follow symbolic links whose real path stays under the root (default: report each link, follow none). */
     followSymlinks: z.boolean().optional(),
+    /** http: follow redirects to loopback/private/link-local addresses and https→http (default: refuse them). */
     allowPrivateRedirects: z.boolean().optional(),
   })
   .superRefine((e, ctx) => {
@@ -118,3 +122,5 @@ export const jobFileSchema = z.strictObject({
 });
 
 export type JobFile = z.input<typeof jobFileSchema>;
+/** A validated `source`/`destination` block. */
+export type EndpointFields = z.output<typeof endpointSchema>;

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { InvalidConfigError } from './errors';
 import type { ThrottleWindow } from './throttle-schedule';
+import type { EndpointFields } from './job-schema';
 
 export type { JobFile } from './job-schema';
 /** The schema module, loaded on first use (see common/job-schema.ts). */
@@ -32,20 +33,8 @@ export const JOB_DEFAULTS = {
 } as const;
 
 
-export interface EndpointConfig {
-  type: 's3' | 'oss' | 'fs' | 'http';
-  endpoint?: string;
-  region?: string;
-  bucket?: string;
-  prefix?: string;
-  credentials?: string;
-  path?: string;
-  list?: string;
-  forcePathStyle?: boolean;
-  signatureVersion?: 'v1' | 'v4';
-  followSymlinks?: boolean;
-  allowPrivateRedirects?: boolean;
-}
+/** A job's `source` or `destination`: which bucket, root or list, and which credential profile (never a secret). */
+export type EndpointConfig = EndpointFields;
 
 /** Limits that `ferry throttle` can change on a running job. */
 export interface Limits {

@@ -9,6 +9,7 @@
  * - Errors are the classes of `common/errors.ts`, mapped in one function per provider.
  */
 import type { Readable } from 'node:stream';
+import type { EndpointConfig } from '../common/job';
 
 /** Checksum algorithms Ferry knows, by the name used in reports and metadata. Values are base64 unless noted. */
 export const ChecksumAlgorithm = {
@@ -183,27 +184,7 @@ export interface ObjectProvider {
 }
 
 /** Which bucket/root and credentials a provider opens: the `source`/`destination` block of a job, no secrets. */
-export interface EndpointSpec {
-  type: 's3' | 'oss' | 'fs' | 'http';
-  endpoint?: string;
-  region?: string;
-  bucket?: string;
-  prefix?: string;
-  /** Credential profile name, resolved on the worker. */
-  credentials?: string;
-  /** fs: root directory. */
-  path?: string;
-  /** http: list file (one URL per line, or ossimport's two-column form). */
-  list?: string;
-  /** s3: force path-style addressing (default true for custom endpoints). */
-  forcePathStyle?: boolean;
-  /** oss: request signature version (default `v4`). */
-  signatureVersion?: 'v1' | 'v4';
-  /** fs: follow symbolic links whose real path stays under the root (default: report each link, follow none). */
-  followSymlinks?: boolean;
-  /** http: follow redirects to loopback/private/link-local addresses and https→http (default: refuse them). */
-  allowPrivateRedirects?: boolean;
-}
+export type EndpointSpec = EndpointConfig;
 
 /** Resolved secrets for one profile. Lives only in worker memory. */
 export interface Credentials {
