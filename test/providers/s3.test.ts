@@ -72,7 +72,7 @@ test('s3 on a custom endpoint with profile keys: list, stat, get, put, multipart
   try {
     await server.createBucket('no-sdk');
     const script = `
-      const { openS3Provider } = require(${JSON.stringify(join(REPO_ROOT, 'activities', 'providers', 's3.ts'))});
+      const { openS3Provider } = require(${JSON.stringify(join(REPO_ROOT, 'storage', 's3', 's3.ts'))});
       (async () => {
         const p = openS3Provider({ type: 's3', endpoint: process.env.EP, bucket: 'no-sdk', credentials: 'k' }, { env: process.env });
         await p.put('a b', Buffer.from('hello'), { size: 5, metadata: { m: '1' } });
