@@ -6,6 +6,9 @@
  * endpoints (every S3-compatible store) go through `s3-http.ts` for every request: no SDK middleware per object, and
  * with keys from a profile the SDK is never loaded (idle worker 10–15 MiB smaller, measured). AWS itself (virtual-hosted buckets,
  * region redirects, the default credential chain) uses the SDK, loaded on first use.
+ *
+ * Longer than the ~400 lines a file here keeps to: every operation names its request for both paths side by side,
+ * which keeps each operation's two forms in one place.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
