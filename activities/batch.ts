@@ -9,6 +9,7 @@ import type { ControlState } from '../workflows/messages';
 import type { TokenBucket } from './throttle';
 import type { FailureLog } from './failures';
 import type { SharedParts } from './multipart';
+import type { PlannedPages } from './range';
 import { ferryMetrics, FerryMetric } from './metrics';
 import { addCounters, type Counters, type FailureRecord } from '../common/progress';
 import { errorClass, errorMessage } from '../common/errors';
@@ -49,6 +50,8 @@ export interface Batch {
   syncDone?: () => void;
   /** Multipart uploads in progress, oldest first, whose parts free lanes take (see SharedParts). */
   shared: SharedParts[];
+  /** Planning's pages of this worker (listRange takes the job's instead of listing them again). */
+  plannedPages: PlannedPages;
 }
 
 /** Raised inside a batch when the job is paused: in-flight transfers abort and the batch returns its cursor. */

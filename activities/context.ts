@@ -14,6 +14,7 @@ import { openProvider as openFromRegistry, type ProviderContext } from '../stora
 import { Context } from '@temporalio/activity';
 import { ControlHub, type ControlSource } from './control';
 import { runGuarded } from './guard';
+import { PlannedPages } from './range';
 import type { LastRoundSource } from './rounds';
 
 export interface ActivityDeps {
@@ -30,6 +31,8 @@ export interface ActivityDeps {
   lastRound?: LastRoundSource;
   /** How long an unused provider stays open, ms (default PROVIDER_IDLE_MS). */
   providerIdleMs?: number;
+  /** Planning's listed pages for the job's batches (default: one per worker; tests share theirs). */
+  plannedPages?: PlannedPages;
 }
 
 /** An opened provider is closed this long after the last activity using it ended: 10 minutes. */
@@ -40,6 +43,8 @@ export interface ActivityContext {
   deps: ActivityDeps;
   reportDir: string;
   hub: ControlHub;
+  /** Pages planTasks listed, taken by the batches of the tasks it cut (so the source is listed once). */
+  plannedPages: PlannedPages;
   provider(spec: EndpointConfig): ObjectProvider;
   /** Aborts when a stray error (activities/guard.ts) fails this attempt. */
   strayAbort: AbortSignal;
@@ -69,7 +74,7 @@ function attemptName(): string {
 
 export function createActivityContext(deps: ActivityDeps): WorkerContext {
   const pool = new ProviderPool((spec) => (deps.openProvider ?? openFromRegistry)(spec, deps.providers ?? {}), deps.providerIdleMs);
-  const shared = { deps, reportDir: deps.reportDir ?? defaultReportDir(), hub: new ControlHub(deps.control, deps.controlIntervalMs) };
+  const shared = { deps, reportDir: deps.reportDir ?? defaultReportDir(), hub: new ControlHub(deps.control, deps.controlIntervalMs), plannedPages: deps.plannedPages ?? new PlannedPages() };
   return {
     pool,
     run(fn) {

@@ -60,6 +60,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     verifying: [],
     lastBeat: 0,
     shared: [],
+    plannedPages: ctx.plannedPages,
   };
   const unsubscribe = ctx.hub.subscribe(input.parentId, (state) => {
     b.control = state;

@@ -118,7 +118,7 @@ class Lanes {
   private async fetchWindow(after: string | undefined): Promise<Window> {
     const { b } = this;
     const job = b.input.job;
-    const { entries, done } = await listRange(b.src, job.source.prefix, b.input.range, after, BATCH_OBJECTS, BATCH_BYTES, b.signal, job.name);
+    const { entries, done } = await listRange(b.src, job.source.prefix, b.input.range, after, BATCH_OBJECTS, BATCH_BYTES, b.signal, { pages: b.plannedPages, job: job.name });
     const index = this.needIndex ? await destinationIndex(b.src, b.dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
     return { entries, done, index, finished: entries.map((e) => this.alreadyDone.has(e.position)), next: 0, contiguous: -1 };
   }

@@ -9,7 +9,6 @@ import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from 
 import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
 import type { ListPage } from '../storage/provider';
-import { plannedPages } from './range';
 import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
 
 /** Name prefix of the zero-byte object preflight writes and removes to prove write permission. */
@@ -93,14 +92,14 @@ export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Pr
     cursor = cur.last;
     cur = { objects: 0, bytes: 0 };
   };
-  // A call that lists the rest of the source, when that is at most plannedPages.maxEntries keys (a small job, or
+  // A call that lists the rest of the source, when that is at most ctx.plannedPages.maxEntries keys (a small job, or
   // the tail of a large one), leaves its pages to the batches that start next on this worker (see PlannedPages).
   // The pages of a large listing would be held long before their tasks start, if they ever start here.
   let pages: { after: string | undefined; page: ListPage }[] | undefined = [];
   let after = input.cursor;
   for (;;) {
     const page = await src.list({ prefix: input.job.source.prefix, startAfter: after, limit: 1000, signal: actx.cancellationSignal });
-    if (pages && listedObjects + page.objects.length <= plannedPages.maxEntries) pages.push({ after, page });
+    if (pages && listedObjects + page.objects.length <= ctx.plannedPages.maxEntries) pages.push({ after, page });
     else pages = undefined;
     for (const o of page.objects) {
       if (cur.objects > 0 && (cur.objects + 1 > maxObjects || cur.bytes + o.size > maxBytes)) {
@@ -116,7 +115,7 @@ export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Pr
     actx.heartbeat({ after: page.next, listedObjects });
     if (!page.next) {
       close();
-      for (const p of pages ?? []) plannedPages.keep(input.job.name, src, input.job.source.prefix, p.after, p.page);
+      for (const p of pages ?? []) ctx.plannedPages.keep(input.job.name, src, input.job.source.prefix, p.after, p.page);
       return { tasks, cursor, done: true, listedObjects, listedBytes };
     }
     after = page.next;

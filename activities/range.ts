@@ -78,13 +78,11 @@ export class PlannedPages {
   }
 }
 
-/** The worker's planned pages: planTasks keeps what it lists, listRange takes them. */
-export const plannedPages = new PlannedPages();
 
 /**
  * Lists source entries after `cursor` up to and including `range.last`: at most `limit` objects, stopping
  * early (after at least one) once `maxBytes` is reached. `done` = the range is exhausted. Pages that planning of
- * job `plannedBy` kept are used instead of listing them again.
+ * job `planned.job` kept in `planned.pages` are used instead of listing them again.
  */
 export async function listRange(
   src: ObjectProvider,
@@ -94,7 +92,7 @@ export async function listRange(
   limit: number,
   maxBytes: number,
   signal?: AbortSignal,
-  plannedBy?: string,
+  planned?: { pages: PlannedPages; job: string },
 ): Promise<{ entries: ObjectInfo[]; done: boolean }> {
   const entries: ObjectInfo[] = [];
   let bytes = 0;
@@ -103,8 +101,8 @@ export async function listRange(
   for (;;) {
     // A planned page may hold more entries than asked for: the extra ones end the window (done: false). With the
     // window full, the next page only tells whether the range goes on: the window that starts there uses it.
-    const planned = plannedBy === undefined ? undefined : plannedPages.take(plannedBy, src, prefix, after, !full());
-    const page = planned ?? (await src.list({ prefix, startAfter: after, limit: Math.min(1000, limit - entries.length + 1), signal }));
+    const kept = planned?.pages.take(planned.job, src, prefix, after, !full());
+    const page = kept ?? (await src.list({ prefix, startAfter: after, limit: Math.min(1000, limit - entries.length + 1), signal }));
     for (const o of page.objects) {
       if (comparePositions(src, o.position, range.last) > 0) return { entries, done: true };
       if (full()) return { entries, done: false };

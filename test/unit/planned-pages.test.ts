@@ -61,7 +61,8 @@ test('PlannedPages: pages expire after the TTL, and pages beyond the entry cap a
 
 test('planTasks keeps the pages it lists and the batches of its task list only what planning did not', async () => {
   const src = countingSource(2_500);
-  const activities = createActivities({ reportDir: '/nonexistent', openProvider: (s) => ((s as { path: string }).path === '/src' ? src : syntheticSource(0, 0)) });
+  const planned = new PlannedPages();
+  const activities = createActivities({ reportDir: '/nonexistent', plannedPages: planned, openProvider: (s) => ((s as { path: string }).path === '/src' ? src : syntheticSource(0, 0)) });
   const job = parseJob({ name: 'planned-pages', source: { type: 'fs', path: '/src' }, destination: { type: 'fs', path: '/dst' } });
   const plan = (await new MockActivityEnvironment().run(activities.planTasks, { job, firstTask: 0, maxTasks: 2 })) as PlanTasksResult;
   assert.equal(plan.tasks.length, 1);
@@ -69,14 +70,14 @@ test('planTasks keeps the pages it lists and the batches of its task list only w
   const range = plan.tasks[0]!.range;
 
   // A batch of another job on the same source lists for itself (1,000 keys, then 1 to see whether the range goes on).
-  await listRange(src, undefined, range, undefined, 1_000, Infinity, undefined, 'some-other-job');
+  await listRange(src, undefined, range, undefined, 1_000, Infinity, undefined, { pages: planned, job: 'some-other-job' });
   assert.deepEqual(src.lists.slice(3), [undefined, 'k/0000000999']);
 
   // The job's own windows of 1,000 come from planning's pages: no LIST.
   const windows: string[][] = [];
   let cursor: string | undefined;
   for (;;) {
-    const w = await listRange(src, undefined, range, cursor, 1_000, Infinity, undefined, job.name);
+    const w = await listRange(src, undefined, range, cursor, 1_000, Infinity, undefined, { pages: planned, job: job.name });
     windows.push([w.entries[0]!.key, w.entries[w.entries.length - 1]!.key]);
     if (w.done) break;
     cursor = w.entries[w.entries.length - 1]!.position;
@@ -90,29 +91,30 @@ test('planTasks keeps the pages it lists and the batches of its task list only w
 
   // A window cut by bytes at a page's end looks at the next page without using it up either.
   await new MockActivityEnvironment().run(activities.planTasks, { job, firstTask: 0, maxTasks: 2 });
-  const byBytes = await listRange(src, undefined, range, undefined, 5_000, 1_000, undefined, job.name);
+  const byBytes = await listRange(src, undefined, range, undefined, 5_000, 1_000, undefined, { pages: planned, job: job.name });
   assert.deepEqual([byBytes.entries.length, byBytes.done], [1_000, false]);
-  const next = await listRange(src, undefined, range, byBytes.entries[999]!.position, 5_000, 1_000, undefined, job.name);
+  const next = await listRange(src, undefined, range, byBytes.entries[999]!.position, 5_000, 1_000, undefined, { pages: planned, job: job.name });
   assert.deepEqual([next.entries[0]!.key, next.entries.length], ['k/0000001000', 1_000]);
   assert.equal(src.lists.length, 8, 'the re-plan listed 3 pages, the windows none');
-  await listRange(src, undefined, range, next.entries[999]!.position, 5_000, 1_000, undefined, job.name);
+  await listRange(src, undefined, range, next.entries[999]!.position, 5_000, 1_000, undefined, { pages: planned, job: job.name });
 
   // Each page is used once: a retried batch lists again. A smaller window uses the page and stops at its limit.
   await new MockActivityEnvironment().run(activities.planTasks, { job, firstTask: 0, maxTasks: 2 });
-  const small = await listRange(src, undefined, range, undefined, 10, Infinity, undefined, job.name);
+  const small = await listRange(src, undefined, range, undefined, 10, Infinity, undefined, { pages: planned, job: job.name });
   assert.deepEqual([small.entries.length, small.done], [10, false]);
   assert.equal(src.lists.length, 11, 'the re-plan listed 3 pages, the small window none');
-  await listRange(src, undefined, range, undefined, 1_000, Infinity, undefined, job.name);
+  await listRange(src, undefined, range, undefined, 1_000, Infinity, undefined, { pages: planned, job: job.name });
   assert.deepEqual(src.lists.slice(11), [undefined], 'the first page was used by the small window; the second is still there');
 });
 
 test('planTasks leaves no pages when it lists more than the cap (a large job: its tasks start later, or elsewhere)', async () => {
   const src = countingSource(10_500);
-  const activities = createActivities({ reportDir: '/nonexistent', openProvider: (s) => ((s as { path: string }).path === '/src' ? src : syntheticSource(0, 0)) });
+  const planned = new PlannedPages();
+  const activities = createActivities({ reportDir: '/nonexistent', plannedPages: planned, openProvider: (s) => ((s as { path: string }).path === '/src' ? src : syntheticSource(0, 0)) });
   const job = parseJob({ name: 'planned-pages-large', source: { type: 'fs', path: '/src' }, destination: { type: 'fs', path: '/dst' } });
   const plan = (await new MockActivityEnvironment().run(activities.planTasks, { job, firstTask: 0, maxTasks: 4 })) as PlanTasksResult;
   assert.deepEqual([plan.tasks.length, plan.done, src.lists.length], [2, true, 11]);
-  await listRange(src, undefined, plan.tasks[0]!.range, undefined, 1_000, Infinity, undefined, job.name);
+  await listRange(src, undefined, plan.tasks[0]!.range, undefined, 1_000, Infinity, undefined, { pages: planned, job: job.name });
   assert.equal(src.lists[11], undefined, 'the first task lists for itself');
   assert.equal(src.lists.length, 13);
 });
