@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ObjectInfo, ObjectProvider } from '../storage/provider';
-import type { BatchCheckpoint, BatchInput } from '../workflows/types';
+import type { BatchCheckpoint, BatchInput } from '../common/contracts';
 import type { ControlState } from '../workflows/messages';
 import type { TokenBucket } from './throttle';
 import type { FailureLog } from './failures';

@@ -7,7 +7,7 @@
  * object), multipart.ts (parts), verify.ts (checks), source-read.ts (reading the source).
  */
 import { Context } from '@temporalio/activity';
-import type { BatchCheckpoint, BatchInput, BatchResult } from '../workflows/types';
+import type { BatchCheckpoint, BatchInput, BatchResult } from '../common/contracts';
 import type { ActivityContext } from './context';
 import { TokenBucket } from './throttle';
 import { comparePositions } from './range';

@@ -8,7 +8,7 @@ import { createActivityContext } from './context';
 import { copyRange } from './copy';
 import { planTasks, preflight } from './plan';
 import { writeReport } from './report';
-import type { BatchInput, PlanTasksInput, ReportInput } from '../workflows/types';
+import type { BatchInput, PlanTasksInput, ReportInput } from '../common/contracts';
 import type { JobSpec } from '../common/job';
 
 export function createActivities(deps: ActivityDeps = {}) {

@@ -10,7 +10,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ObjectInfo } from '../storage/provider';
-import type { BatchResult } from '../workflows/types';
+import type { BatchResult } from '../common/contracts';
 import { destinationIndex, listRange } from './range';
 import { forObject } from './guard';
 import { processObject } from './transfer';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ObjectInfo, UploadedPart } from '../storage/provider';
-import type { MultipartCheckpoint } from '../workflows/types';
+import type { MultipartCheckpoint } from '../common/contracts';
 import { ThrottledTap } from './throttle';
 import { isMd5Etag } from './range';
 import { Crc64, combineCrc64Parts } from '../storage/checksum/crc64';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from '../workflows/types';
+import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from '../common/contracts';
 import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
 import type { ListPage } from '../storage/provider';

@@ -1,7 +1,7 @@
 /** Listing a task's key range and matching it against the destination — shared by plan, copy and verify. */
 import type { ListPage, ObjectInfo, ObjectProvider } from '../storage/provider';
 import type { JobSpec } from '../common/job';
-import type { KeyRange } from '../workflows/types';
+import type { KeyRange } from '../common/contracts';
 import { compareKeys, mapKey } from '../common/keys';
 import { FerryError, InvalidKeyError, NotFoundError } from '../common/errors';
 

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { ReportInput, ReportResult } from '../workflows/types';
+import type { ReportInput, ReportResult } from '../common/contracts';
 import type { ActivityContext } from './context';
 import { collectFailures, runReportDir } from './failures';
 import { formatBytes, formatDuration } from '../common/units';

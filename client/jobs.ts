@@ -7,7 +7,7 @@ import { WorkflowNotFoundError, WorkflowExecutionAlreadyStartedError, Applicatio
 import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { jobWorkflowId, type JobSpec, type EndpointConfig } from '../common/job';
 import type { JobProgress, JobResult } from '../common/progress';
-import type { BatchCheckpoint, TaskOutcome } from '../workflows/types';
+import type { BatchCheckpoint, TaskOutcome } from '../common/contracts';
 import { FerryJob, FerryPhase } from '../common/search-attributes';
 import { errorMessage } from '../common/errors';
 import { childSignal } from '../common/signals';

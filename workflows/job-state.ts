@@ -9,7 +9,7 @@ import type { ThrottleWindow } from '../common/throttle-schedule';
 import { formatBytes, formatDuration } from '../common/units';
 import type { ControlState, ThrottleArgs } from './messages';
 import { newTaskRun, type TaskRun } from './task-state';
-import type { PlanTasksInput, PlanTasksResult, ReportInput, TaskOutcome, TaskPlan } from './types';
+import type { PlanTasksInput, PlanTasksResult, ReportInput, TaskOutcome, TaskPlan } from '../common/contracts';
 
 /** Rate samples kept (one per finished task). */
 export const MAX_RATE_SAMPLES = 30;

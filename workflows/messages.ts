@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobProgress } from '../common/progress';
-import type { TaskOutcome } from './types';
+import type { TaskOutcome } from '../common/contracts';
 
 /** Stop starting work and cancel in-flight batches cleanly; they resume from their cursors. */
 export const pauseSignal = defineSignal('pause');

@@ -39,7 +39,7 @@ import { InvalidConfigError } from '../common/errors';
 import { JobPhase, type JobResult } from '../common/progress';
 import { FerryJob, FerryPhase } from '../common/search-attributes';
 import { activeThrottleWindow, type ThrottleWindow } from '../common/throttle-schedule';
-import type { TaskOutcome } from './types';
+import type { TaskOutcome } from '../common/contracts';
 import { controlQuery, pauseSignal, progressQuery, resumeSignal, taskDoneSignal, taskProgressQuery, throttleSignal, throttleUpdate, type ThrottleArgs } from './messages';
 import { planOptions, preflightOptions, reportOptions } from './activity-options';
 import { migrationTask } from './migration-task';

@@ -4,7 +4,7 @@
  * happens (the job's sliding window depends on it).
  */
 import { setHandler, getExternalWorkflowHandle, workflowInfo, ApplicationFailure, log } from '@temporalio/workflow';
-import type { TaskInput, TaskOutcome } from './types';
+import type { TaskInput, TaskOutcome } from '../common/contracts';
 import { pauseSignal, resumeSignal, taskDoneSignal, taskProgressQuery } from './messages';
 import { runTaskBatches } from './task-run';
 import { newTaskRun } from './task-state';

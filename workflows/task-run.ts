@@ -6,7 +6,7 @@
 import { proxyActivities, condition } from '@temporalio/workflow';
 import type { FerryActivities } from '../activities';
 import type { JobSpec, Limits } from '../common/job';
-import type { BatchResult } from './types';
+import type { BatchResult } from '../common/contracts';
 import { copyOptions } from './activity-options';
 import { addBatchResult, type TaskRun } from './task-state';
 

@@ -4,7 +4,7 @@
  * plain JSON so a job can carry it across continue-as-new.
  */
 import { addCounters, emptyCounters } from '../common/progress';
-import type { BatchResult, MultipartCheckpoint, TaskOutcome, TaskPlan } from './types';
+import type { BatchResult, MultipartCheckpoint, TaskOutcome, TaskPlan } from '../common/contracts';
 
 /** Failures a task keeps in its outcome (the full list is in the report location). */
 export const MAX_TASK_FAILURES = 10;

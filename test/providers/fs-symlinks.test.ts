@@ -15,7 +15,7 @@ import { createActivities } from '../../activities';
 import { SymlinkSkippedError } from '../../common/errors';
 import { compareKeys } from '../../common/keys';
 import { parseJob } from '../../common/job';
-import type { BatchInput, BatchResult } from '../../workflows/types';
+import type { BatchInput, BatchResult } from '../../common/contracts';
 import { tempDir } from '../support/process';
 
 const dirs: string[] = [];

@@ -15,7 +15,7 @@ import { createActivities } from '../../activities';
 import { openProvider } from '../../storage/registry';
 import type { EndpointSpec, ObjectProvider } from '../../storage/provider';
 import { parseJob } from '../../common/job';
-import type { BatchInput, BatchResult } from '../../workflows/types';
+import type { BatchInput, BatchResult } from '../../common/contracts';
 import { startOssServer, type OssServer } from '../support/oss-server';
 import { startMinio, type S3TestServer } from '../support/s3-servers';
 

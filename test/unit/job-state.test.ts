@@ -34,7 +34,7 @@ import {
   type RateSample,
 } from '../../workflows/job-state';
 import { addBatchResult, MAX_TASK_FAILURES, newTaskRun } from '../../workflows/task-state';
-import type { BatchResult, TaskOutcome, TaskPlan } from '../../workflows/types';
+import type { BatchResult, TaskOutcome, TaskPlan } from '../../common/contracts';
 
 const START = Date.UTC(2026, 0, 1);
 const spec = (limits: Partial<JobSpec['limits']> = {}): JobSpec => {

@@ -6,7 +6,7 @@ import { createActivities } from '../../activities';
 import { PlannedPages, listRange } from '../../activities/range';
 import type { ListOptions, ListPage, ObjectProvider } from '../../storage/provider';
 import { parseJob } from '../../common/job';
-import type { PlanTasksResult } from '../../workflows/types';
+import type { PlanTasksResult } from '../../common/contracts';
 import { syntheticSource } from '../support/synthetic';
 
 /** A synthetic source that records the `startAfter` of every LIST it answers. */

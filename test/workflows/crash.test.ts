@@ -15,7 +15,7 @@ import { tempDir } from '../support/process';
 import { openFsProvider } from '../../storage/fs/fs';
 import { openS3Provider } from '../../storage/s3/s3';
 import type { JobResult } from '../../common/progress';
-import type { BatchCheckpoint } from '../../workflows/types';
+import type { BatchCheckpoint } from '../../common/contracts';
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 /** Inputs and results that cross workflow and activity boundaries. Plain JSON, small, no secrets. */
-import type { JobSpec, Limits } from '../common/job';
-import type { Counters, FailureRecord, JobPhase } from '../common/progress';
+import type { JobSpec, Limits } from './job';
+import type { Counters, FailureRecord, JobPhase } from './progress';
 
 /** A contiguous slice of the source in listing order: positions (startAfter, last]. */
 export interface KeyRange {
