@@ -209,7 +209,10 @@ test('package.json bin is bin/ferry: an executable shell launcher that execs nod
   assert.equal(pkg.bin.ferry, 'bin/ferry');
   const launcher = readFileSync(join(root, 'bin', 'ferry'), 'utf8');
   assert.match(launcher, /^#!\/bin\/sh\n/);
-  assert.match(launcher, /^exec node "\$here\/\.\.\/dist\/client\/cli\.js" "\$@"$/m);
+  const exec = /^exec node ((?:--[\w-]+(?:=\S+)? )*)"\$here\/\.\.\/dist\/client\/cli\.js" "\$@"$/m.exec(launcher);
+  assert.ok(exec, launcher);
+  // Each startup flag says why in a comment of its own (house style: no runtime tuning, startup flags explained).
+  for (const flag of exec[1]!.split(' ').filter(Boolean)) assert.ok(launcher.includes(`# ${flag}:`), `no reason given for ${flag}`);
   assert.ok(statSync(join(root, 'bin', 'ferry')).mode & 0o111, 'bin/ferry is executable');
   // The built entry still runs on its own (node dist/client/cli.js, and as a script).
   assert.match(readFileSync(join(root, 'client', 'cli.ts'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
