@@ -52,6 +52,9 @@ const MULTIPART_THRESHOLD = 64 * MiB;
  */
 const RCLONE_UPLOAD_CONCURRENCY = 1;
 
+/** The node flags bin/ferry starts every installed worker with (each explained there). */
+const LAUNCHER_NODE_FLAGS = /^exec node ((?:--[\w-]+(?:=\S+)? )*)/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ferry'), 'utf8'))?.[1]!.split(' ').filter(Boolean) ?? [];
+
 const log = (s: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 // ---------------------------------------------------------------------------------------------- provisioning
@@ -167,10 +170,10 @@ async function startBenchWorker(temporal: TemporalTestServer, env: Record<string
   const logFile = process.env.BENCH_WORKER_LOG_DIR ? join(process.env.BENCH_WORKER_LOG_DIR, `${label}.log`) : join(tempDir(`bench-worker-${label}`), 'worker.log');
   const fd = openSync(logFile, 'a');
   const entry = workerEntry ? [workerEntry] : ['--import', 'tsx', join(__dirname, 'worker.ts')];
-  const args = ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
+  const args = ['--expose-gc', ...LAUNCHER_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...entry];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    // MALLOC_ARENA_MAX as bin/ferry (and so `ferry worker` and the Docker image) runs every worker.
+    // MALLOC_ARENA_MAX and the node flags as bin/ferry (and so `ferry worker` and the Docker image) runs every worker.
     env: { ...process.env, MALLOC_ARENA_MAX: '2', TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, FERRY_LOG_LEVEL: 'WARN', FERRY_REPORT_DIR: tempDir('bench-reports'), ...env },
     stdio: ['ignore', fd, fd, 'ipc'],
   });
