@@ -59,24 +59,24 @@ export class PausedError extends Error {
   override readonly name = 'PausedError';
 }
 
-export const serverSide = (b: Batch) => b.src.endpointId === b.dst.endpointId && b.dst.capabilities.serverSideCopy && !!b.dst.copyObject;
+export const serverSide = (batch: Batch) => batch.src.endpointId === batch.dst.endpointId && batch.dst.capabilities.serverSideCopy && !!batch.dst.copyObject;
 
-export function wantChecksums(b: Batch): boolean {
-  return b.input.job.verify === 'checksum' || b.input.job.verify === 'content';
+export function wantChecksums(batch: Batch): boolean {
+  return batch.input.job.verify === 'checksum' || batch.input.job.verify === 'content';
 }
 
-export function beat(b: Batch, force = false): void {
+export function beat(batch: Batch, force = false): void {
   const now = Date.now();
-  if (!force && now - b.lastBeat < 1000) return;
-  b.lastBeat = now;
-  b.syncDone?.();
-  b.checkpoint.copiedUnverified = unverifiedList(b);
-  Context.current().heartbeat(b.checkpoint);
+  if (!force && now - batch.lastBeat < 1000) return;
+  batch.lastBeat = now;
+  batch.syncDone?.();
+  batch.checkpoint.copiedUnverified = unverifiedList(batch);
+  Context.current().heartbeat(batch.checkpoint);
 }
 
-export function count(b: Batch, outcome: Outcome, size: number): void {
+export function count(batch: Batch, outcome: Outcome, size: number): void {
   const c: Partial<Counters> = {};
-  const verifying = b.input.job.verify !== 'none' || b.input.job.mode === 'verify';
+  const verifying = batch.input.job.verify !== 'none' || batch.input.job.mode === 'verify';
   switch (outcome) {
     case 'copied':
       c.copied = 1;
@@ -85,7 +85,7 @@ export function count(b: Batch, outcome: Outcome, size: number): void {
       c.skipped = 1;
       // Retry rounds: `verified` counts only what this round copied (the job merges retry outcomes, see
       // migration-job.ts mergeRetry), so objects found in place are not verified twice.
-      if (verifying && b.input.round === 0) c.verified = 1;
+      if (verifying && batch.input.round === 0) c.verified = 1;
       break;
     case 'kept':
       c.skipped = 1;
@@ -97,34 +97,34 @@ export function count(b: Batch, outcome: Outcome, size: number): void {
       c.excluded = 1;
       break;
   }
-  addCounters(b.checkpoint.objects, c);
+  addCounters(batch.checkpoint.objects, c);
   if (outcome === 'copied') {
     ferryMetrics.add(FerryMetric.objectsCopied, 1);
     ferryMetrics.add(FerryMetric.bytesCopied, size);
   } else if (outcome === 'skipped' || outcome === 'kept') ferryMetrics.add(FerryMetric.objectsSkipped, 1);
   const bytes: Partial<Counters> = {};
   for (const k of Object.keys(c) as (keyof Counters)[]) bytes[k] = size;
-  addCounters(b.checkpoint.bytes, bytes);
+  addCounters(batch.checkpoint.bytes, bytes);
 }
 
-export function recordFailure(b: Batch, o: ObjectInfo, err: unknown): void {
-  const rec: FailureRecord = { key: o.key, size: o.size, errorClass: errorClass(err), message: errorMessage(err), task: b.input.taskId };
-  b.failureCount++;
+export function recordFailure(batch: Batch, o: ObjectInfo, err: unknown): void {
+  const rec: FailureRecord = { key: o.key, size: o.size, errorClass: errorClass(err), message: errorMessage(err), task: batch.input.taskId };
+  batch.failureCount++;
   ferryMetrics.add(FerryMetric.failures, 1, { class: rec.errorClass });
-  if (b.sample.length < FAILURE_SAMPLE) b.sample.push(rec);
-  b.failures.add(rec, o.position);
+  if (batch.sample.length < FAILURE_SAMPLE) batch.sample.push(rec);
+  batch.failures.add(rec, o.position);
 }
 
 /**
  * Remembers a copied object for the size verification after the batch; with `verify: none` nothing verifies it, so
  * nothing is kept (a batch copies up to a minute of objects: 10⁵ and more at synthetic speed).
  */
-export function copied(b: Batch, dstKey: string, o: ObjectInfo): void {
-  if (b.input.job.verify !== 'none') b.copiedSizes.set(dstKey, o);
+export function copied(batch: Batch, dstKey: string, o: ObjectInfo): void {
+  if (batch.input.job.verify !== 'none') batch.copiedSizes.set(dstKey, o);
 }
 
 /** The checkpoint's list of copied, unverified objects: earlier attempts', those being checked and this window's, at most ~256 KiB of keys. */
-function unverifiedList(b: Batch): NonNullable<BatchCheckpoint['copiedUnverified']> {
+function unverifiedList(batch: Batch): NonNullable<BatchCheckpoint['copiedUnverified']> {
   const out: NonNullable<BatchCheckpoint['copiedUnverified']> = [];
   let chars = 0;
   const add = (o: ObjectInfo) => {
@@ -135,8 +135,8 @@ function unverifiedList(b: Batch): NonNullable<BatchCheckpoint['copiedUnverified
   };
   // Walks the two lists in place: this runs at every heartbeat, and a spread copy of a long batch's list each time
   // was garbage proportional to the batch.
-  for (const o of b.verifying) if (!add(o)) return out;
-  for (const o of b.priorCopied) if (!add(o)) return out;
-  for (const o of b.copiedSizes.values()) if (!add(o)) return out;
+  for (const o of batch.verifying) if (!add(o)) return out;
+  for (const o of batch.priorCopied) if (!add(o)) return out;
+  for (const o of batch.copiedSizes.values()) if (!add(o)) return out;
   return out;
 }

@@ -42,8 +42,8 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
   // Every transfer of the batch listens on this one signal (up to `limits.objects` at once).
   const abort = childSignal(AbortSignal.any([actx.cancellationSignal, ctx.strayAbort]), 10_000);
   const failures = new FailureLog(ctx.reportDir, input.job.name, input.runTag, input.round, input.n, input.batch);
-  if (resumed) await failures.truncateAfter(checkpoint.cursor, (a, b) => comparePositions(src, a, b), checkpoint.doneAfterCursor);
-  const b: Batch = {
+  if (resumed) await failures.truncateAfter(checkpoint.cursor, (x, y) => comparePositions(src, x, y), checkpoint.doneAfterCursor);
+  const batch: Batch = {
     input,
     src,
     dst,
@@ -63,18 +63,18 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     plannedPages: ctx.plannedPages,
   };
   const unsubscribe = ctx.hub.subscribe(input.parentId, (state) => {
-    b.control = state;
-    b.bandwidth.setRate(state.bandwidthPerTask);
-    b.objectRate.setRate(state.objectsPerSecondPerTask);
+    batch.control = state;
+    batch.bandwidth.setRate(state.bandwidthPerTask);
+    batch.objectRate.setRate(state.objectsPerSecondPerTask);
     if (state.paused && !abort.signal.aborted) abort.abort(new PausedError());
   });
   ferryMetrics.add(FerryMetric.batchesInFlight, 1);
   // Beat on a timer too, not only when an object or part completes: one transfer can outlast the heartbeat
   // timeout (a 64 MiB single put under a 1 MiB/s limit), and a silent batch would be timed out and restarted
   // over and over. The checkpoint is only mutated synchronously, so it is consistent whenever the timer fires.
-  const ticker = setInterval(() => beat(b, true), HEARTBEAT_EVERY_MS);
+  const ticker = setInterval(() => beat(batch, true), HEARTBEAT_EVERY_MS);
   try {
-    return await runBatch(b);
+    return await runBatch(batch);
   } finally {
     clearInterval(ticker);
     ferryMetrics.add(FerryMetric.batchesInFlight, -1);

@@ -32,8 +32,8 @@ interface Window {
 }
 
 /** Runs the batch's windows until the range is done, the job pauses, or the batch has run for BATCH_SECONDS. */
-export function runBatch(b: Batch): Promise<BatchResult> {
-  return new Lanes(b).run();
+export function runBatch(batch: Batch): Promise<BatchResult> {
+  return new Lanes(batch).run();
 }
 
 class Lanes {
@@ -53,30 +53,30 @@ class Lanes {
   private failure: { error: unknown } | undefined;
   /** Lanes parked until the cursor moves, a window finishes, or the batch is paused or aborted. */
   private readonly waiting: (() => void)[] = [];
-  /** Size checks run one at a time, with the activity's own signal: a pause aborts b.signal, not the checks. */
+  /** Size checks run one at a time, with the activity's own signal: a pause aborts batch.signal, not the checks. */
   private verifying: Promise<void> = Promise.resolve();
   private readonly activitySignal = Context.current().cancellationSignal;
   private active = 0;
   private readonly running: Promise<void>[] = [];
 
-  constructor(private readonly b: Batch) {
-    const job = b.input.job;
+  constructor(private readonly batch: Batch) {
+    const job = batch.input.job;
     this.verifyOnly = job.mode === 'verify';
     this.needIndex = this.verifyOnly || job.overwrite !== 'always';
     this.include = compileFilter(job.filter.include, job.filter.exclude);
-    this.alreadyDone = new Set(b.checkpoint.doneAfterCursor);
+    this.alreadyDone = new Set(batch.checkpoint.doneAfterCursor);
     // The out-of-order list is rebuilt only when a heartbeat is sent (and before returning), not per object.
-    b.syncDone = () => {
-      b.checkpoint.doneAfterCursor = this.windows.flatMap((w) => w.entries.filter((_, j) => j > w.contiguous && w.finished[j]).map((e) => e.position));
+    batch.syncDone = () => {
+      batch.checkpoint.doneAfterCursor = this.windows.flatMap((w) => w.entries.filter((_, j) => j > w.contiguous && w.finished[j]).map((e) => e.position));
     };
   }
 
   async run(): Promise<BatchResult> {
-    const { b } = this;
+    const { batch } = this;
     const wake = () => this.wake();
-    b.signal.addEventListener('abort', wake);
+    batch.signal.addEventListener('abort', wake);
     try {
-      this.prefetch(b.checkpoint.cursor);
+      this.prefetch(batch.checkpoint.cursor);
       // Every lane even for a short window: lanes without an object of their own take parts of the large ones.
       this.staff();
       for (let done = 0; done < this.running.length; ) {
@@ -85,20 +85,20 @@ class Lanes {
         done = upTo;
       }
     } finally {
-      b.signal.removeEventListener('abort', wake);
+      batch.signal.removeEventListener('abort', wake);
     }
-    if (!this.paused && b.signal.aborted && !(b.signal.reason instanceof PausedError)) throw b.signal.reason;
+    if (!this.paused && batch.signal.aborted && !(batch.signal.reason instanceof PausedError)) throw batch.signal.reason;
     // What a pause or the batch's end left unchecked, a paused window's copies included.
     this.verifyCopied();
     await this.verifying.catch(() => undefined);
-    b.checkpoint.failuresRecorded = b.failureCount;
-    beat(b, true);
+    batch.checkpoint.failuresRecorded = batch.failureCount;
+    beat(batch, true);
     if (this.failure) throw this.failure.error;
     return this.result();
   }
 
   private result(): BatchResult {
-    const { checkpoint } = this.b;
+    const { checkpoint } = this.batch;
     const remainingUploads = Object.keys(checkpoint.uploads).length ? checkpoint.uploads : undefined;
     return {
       cursor: checkpoint.cursor,
@@ -106,8 +106,8 @@ class Lanes {
       paused: this.paused,
       objects: checkpoint.objects,
       bytes: checkpoint.bytes,
-      failures: this.b.sample,
-      failureCount: this.b.failureCount,
+      failures: this.batch.sample,
+      failureCount: this.batch.failureCount,
       throttleEvents: checkpoint.throttleEvents,
       partsResumed: checkpoint.partsResumed,
       uploads: this.paused ? remainingUploads : undefined,
@@ -116,10 +116,10 @@ class Lanes {
   }
 
   private async fetchWindow(after: string | undefined): Promise<Window> {
-    const { b } = this;
-    const job = b.input.job;
-    const { entries, done } = await listRange(b.src, job.source.prefix, b.input.range, after, BATCH_OBJECTS, BATCH_BYTES, b.signal, { pages: b.plannedPages, job: job.name });
-    const index = this.needIndex ? await destinationIndex(b.src, b.dst, job, entries, b.signal) : new Map<string, ObjectInfo>();
+    const { batch } = this;
+    const job = batch.input.job;
+    const { entries, done } = await listRange(batch.src, job.source.prefix, batch.input.range, after, BATCH_OBJECTS, BATCH_BYTES, batch.signal, { pages: batch.plannedPages, job: job.name });
+    const index = this.needIndex ? await destinationIndex(batch.src, batch.dst, job, entries, batch.signal) : new Map<string, ObjectInfo>();
     return { entries, done, index, finished: entries.map((e) => this.alreadyDone.has(e.position)), next: 0, contiguous: -1 };
   }
 
@@ -137,25 +137,25 @@ class Lanes {
   }
 
   private verifyCopied(upTo?: string): void {
-    if (this.b.input.job.verify === 'none' || this.verifyOnly) return;
-    this.verifying = this.verifying.then(() => verifySizes(this.b, this.activitySignal, upTo));
+    if (this.batch.input.job.verify === 'none' || this.verifyOnly) return;
+    this.verifying = this.verifying.then(() => verifySizes(this.batch, this.activitySignal, upTo));
     this.verifying.catch((error: unknown) => void (this.failure ??= { error }));
   }
 
   /** Moves the cursor over the finished prefix; a finished window is size-checked and dropped (room for the next). */
   private settle(): void {
-    const { b } = this;
+    const { batch } = this;
     for (let w = this.windows[0]; w; w = this.windows[0]) {
       const from = w.contiguous;
       while (w.contiguous + 1 < w.entries.length && w.finished[w.contiguous + 1]) w.contiguous++;
-      if (w.contiguous >= 0) b.checkpoint.cursor = w.entries[w.contiguous]!.position;
+      if (w.contiguous >= 0) batch.checkpoint.cursor = w.entries[w.contiguous]!.position;
       if (w.contiguous > from) this.wake();
       if (w.contiguous < w.entries.length - 1) return;
       this.windows.shift();
       this.rangeDone = w.done;
       if (w.entries.length) this.verifyCopied(w.entries[w.entries.length - 1]!.position);
-      b.checkpoint.failuresRecorded = b.failureCount;
-      beat(b, true);
+      batch.checkpoint.failuresRecorded = batch.failureCount;
+      beat(batch, true);
       this.wake();
     }
   }
@@ -195,14 +195,14 @@ class Lanes {
       if (!listed.done && listed.entries.length) this.prefetch(listed.entries[listed.entries.length - 1]!.position);
       this.settle();
     } catch (error) {
-      if (!this.b.signal.aborted) this.failure ??= { error };
+      if (!this.batch.signal.aborted) this.failure ??= { error };
     }
     return true;
   }
 
   /** Lanes wanted now: re-read as objects are handed out, so a throttle update changes the count at once. */
   private wanted(): number {
-    return Math.max(1, this.b.control?.objects ?? this.b.input.limits.objects);
+    return Math.max(1, this.batch.control?.objects ?? this.batch.input.limits.objects);
   }
 
   private staff(): void {
@@ -226,17 +226,17 @@ class Lanes {
 
   /** One turn of a lane: help with a large object's parts, or take the next object. False when the lane ends. */
   private async step(): Promise<boolean> {
-    const { b } = this;
+    const { batch } = this;
     // A free lane first takes parts of a large object in progress, the oldest first.
-    const shared = b.shared.find((s) => s.open);
+    const shared = batch.shared.find((s) => s.open);
     if (shared) {
       await shared.join();
-      if (!b.signal.aborted) return true;
-      this.paused = b.signal.reason instanceof PausedError; // other aborts: run() throws the reason
+      if (!batch.signal.aborted) return true;
+      this.paused = batch.signal.reason instanceof PausedError; // other aborts: run() throws the reason
       return false;
     }
-    if (b.signal.aborted) this.paused ||= b.signal.reason instanceof PausedError;
-    if (this.paused || this.failure || b.signal.aborted) return false;
+    if (batch.signal.aborted) this.paused ||= batch.signal.reason instanceof PausedError;
+    if (this.paused || this.failure || batch.signal.aborted) return false;
     const taken = this.takeNow();
     if (taken === 'wait') {
       await this.parked(); // until the cursor moves
@@ -248,17 +248,17 @@ class Lanes {
   }
 
   private async handle(w: Window, i: number): Promise<boolean> {
-    const { b } = this;
+    const { batch } = this;
     const o = w.entries[i]!;
     try {
-      const outcome = await forObject(o.key, () => processObject(b, o, w.index, this.include, this.verifyOnly));
-      count(b, outcome, o.size);
+      const outcome = await forObject(o.key, () => processObject(batch, o, w.index, this.include, this.verifyOnly));
+      count(batch, outcome, o.size);
       w.finished[i] = true;
       this.settle();
-      beat(b);
+      beat(batch);
       return true;
     } catch (e) {
-      if (e instanceof PausedError || (isAbortError(e) && b.signal.reason instanceof PausedError)) {
+      if (e instanceof PausedError || (isAbortError(e) && batch.signal.reason instanceof PausedError)) {
         this.paused = true;
         return false;
       }

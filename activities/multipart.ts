@@ -21,9 +21,9 @@ export const PART_LANES = 8;
 /** Heartbeat details must stay small: objects are cut into at most this many parts. */
 const MAX_TRACKED_PARTS = 1000;
 
-function partSizeFor(b: Batch, size: number): number {
-  const mp = b.dst.capabilities.multipart!;
-  const want = Math.max(b.input.job.multipart.partSize, mp.minPartSize, Math.ceil(size / Math.min(mp.maxParts, MAX_TRACKED_PARTS)));
+function partSizeFor(batch: Batch, size: number): number {
+  const mp = batch.dst.capabilities.multipart!;
+  const want = Math.max(batch.input.job.multipart.partSize, mp.minPartSize, Math.ceil(size / Math.min(mp.maxParts, MAX_TRACKED_PARTS)));
   return Math.min(want, mp.maxPartSize);
 }
 
@@ -99,41 +99,41 @@ export class SharedParts {
  * Multipart copy with ranged reads (or upload-part-copy on the same endpoint). Completed parts live in the
  * checkpoint, so a new attempt continues the same upload; a source that changed since starts over.
  */
-export async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
-  const { src, dst, checkpoint } = b;
+export async function copyMultipart(batch: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
+  const { src, dst, checkpoint } = batch;
   let up: MultipartCheckpoint | undefined = checkpoint.uploads[dstKey];
   const stale = !!up && (up.sourceSize !== o.size || (o.etag && up.sourceEtag && up.sourceEtag !== o.etag) || up.sourceModified !== o.lastModified);
   // Registered before the first await, so lanes that come free meanwhile join this upload rather than start
   // another object.
-  const partSize = up && !stale ? up.partSize : partSizeFor(b, o.size);
+  const partSize = up && !stale ? up.partSize : partSizeFor(batch, o.size);
   const total = Math.max(1, Math.ceil(o.size / partSize));
   const shared = new SharedParts(total - (up && !stale ? up.parts.length : 0));
-  b.shared.push(shared);
+  batch.shared.push(shared);
   try {
     if (up && stale) {
       await dst.abortMultipart?.(dstKey, up.uploadId).catch(() => undefined);
       up = undefined;
     }
-    const head = await sourceRead(() => src.stat(o.key, { signal: b.signal }));
+    const head = await sourceRead(() => src.stat(o.key, { signal: batch.signal }));
     checkUnchanged(o, head);
     // Before any write: createMultipart and finishMultipart's self-copy both send head.metadata.
     head.metadata = headerMetadata(o.key, head.metadata, dst.capabilities.metadata);
     if (!up) {
       // A killed attempt may have created an upload (and parts) after its last heartbeat reached the server
       // (heartbeats are throttled): this batch cannot resume it, so abort it rather than leave it orphaned.
-      for (const orphan of (await dst.listMultipartUploads?.(dstKey, { signal: b.signal })) ?? []) {
-        if (orphan.key === dstKey) await dst.abortMultipart?.(dstKey, orphan.uploadId, { signal: b.signal }).catch(() => undefined);
+      for (const orphan of (await dst.listMultipartUploads?.(dstKey, { signal: batch.signal })) ?? []) {
+        if (orphan.key === dstKey) await dst.abortMultipart?.(dstKey, orphan.uploadId, { signal: batch.signal }).catch(() => undefined);
       }
-      const uploadId = await dst.createMultipart!(dstKey, { contentType: head.contentType, metadata: head.metadata, signal: b.signal });
+      const uploadId = await dst.createMultipart!(dstKey, { contentType: head.contentType, metadata: head.metadata, signal: batch.signal });
       up = { uploadId, sourceEtag: o.etag, sourceSize: o.size, sourceModified: o.lastModified, partSize, parts: [] };
       checkpoint.uploads[dstKey] = up;
-      beat(b, true);
+      beat(batch, true);
     }
     const u = up;
     const have = new Set(u.parts.map((p) => p.partNumber));
     checkpoint.partsResumed += have.size;
-    const copyParts = serverSide(b) && dst.capabilities.uploadPartCopy && !!dst.uploadPartCopy;
-    const checksums = wantChecksums(b);
+    const copyParts = serverSide(batch) && dst.capabilities.uploadPartCopy && !!dst.uploadPartCopy;
+    const checksums = wantChecksums(batch);
     const copyPart = async (n: number) => {
       const start = (n - 1) * u.partSize;
       const end = Math.min(o.size, start + u.partSize) - 1;
@@ -141,41 +141,41 @@ export async function copyMultipart(b: Batch, o: ObjectInfo, dstKey: string): Pr
       let part: UploadedPart;
       let crc: string | undefined;
       if (copyParts) {
-        part = await dst.uploadPartCopy!(dstKey, u.uploadId, n, { bucket: src.bucket, key: o.key, etag: o.etag }, { start, end }, { signal: b.signal });
+        part = await dst.uploadPartCopy!(dstKey, u.uploadId, n, { bucket: src.bucket, key: o.key, etag: o.etag }, { start, end }, { signal: batch.signal });
       } else {
         [part, crc] = await (async () => {
-          const got = await sourceRead(() => src.get(o.key, { range: { start, end }, signal: b.signal }));
+          const got = await sourceRead(() => src.get(o.key, { range: { start, end }, signal: batch.signal }));
           const md5 = checksums && dst.capabilities.etagIsMd5 ? createHash('md5') : undefined;
           const c64 = checksums ? new Crc64() : undefined;
-          const tap = new ThrottledTap(b.bandwidth, b.signal, undefined, [md5, c64].filter((h) => h !== undefined));
-          const uploaded = await dst.uploadPart!(dstKey, u.uploadId, n, tapped(got.body, tap), size, { signal: b.signal });
+          const tap = new ThrottledTap(batch.bandwidth, batch.signal, undefined, [md5, c64].filter((h) => h !== undefined));
+          const uploaded = await dst.uploadPart!(dstKey, u.uploadId, n, tapped(got.body, tap), size, { signal: batch.signal });
           if (tap.bytes !== size) throw new SizeMismatchError(`part ${n}: read ${tap.bytes} of ${size} bytes`);
           if (md5 && isMd5Etag(uploaded.etag) && uploaded.etag.toLowerCase() !== md5.digest('hex')) throw new ChecksumMismatchError(`part ${n}: destination ETag differs from the MD5 of the bytes sent`);
           return [uploaded, c64?.toString()] as const;
         })();
       }
       u.parts.push({ partNumber: n, etag: part.etag, size, crc64: crc });
-      beat(b, true);
+      beat(batch, true);
     };
     shared.start(
       Array.from({ length: total }, (_, i) => i + 1).filter((n) => !have.has(n)),
       copyPart,
     );
     await shared.run();
-    await finishMultipart(b, o, dstKey, u, head);
+    await finishMultipart(batch, o, dstKey, u, head);
   } finally {
     shared.cancel();
-    b.shared.splice(b.shared.indexOf(shared), 1);
+    batch.shared.splice(batch.shared.indexOf(shared), 1);
   }
 }
 
 /** Completes a multipart upload whose parts are all uploaded, then checks and records the whole-object checksum. */
-async function finishMultipart(b: Batch, o: ObjectInfo, dstKey: string, u: MultipartCheckpoint, head: ObjectInfo): Promise<void> {
-  const { dst, checkpoint } = b;
+async function finishMultipart(batch: Batch, o: ObjectInfo, dstKey: string, u: MultipartCheckpoint, head: ObjectInfo): Promise<void> {
+  const { dst, checkpoint } = batch;
   const parts = [...u.parts].sort((a, c) => a.partNumber - c.partNumber);
-  await dst.completeMultipart!(dstKey, u.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), { signal: b.signal });
+  await dst.completeMultipart!(dstKey, u.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), { signal: batch.signal });
   delete checkpoint.uploads[dstKey];
-  beat(b, true);
+  beat(batch, true);
   // Whole-object checksum: combine the parts' CRC-64s; compare with the source's when it has one, and record
   // it in destination metadata (server-side self-copy) when the destination keeps no CRC-64 of its own.
   const whole = parts.every((p) => p.crc64) ? combineCrc64Parts(parts.map((p) => ({ crc: p.crc64!, size: p.size }))) : undefined;
@@ -183,11 +183,11 @@ async function finishMultipart(b: Batch, o: ObjectInfo, dstKey: string, u: Multi
     const srcCrc = head.checksums?.crc64ecma;
     if (srcCrc && srcCrc !== whole) throw new ChecksumMismatchError(`source CRC-64 ${srcCrc} differs from the CRC-64 of the bytes read (${whole})`);
     if (dst.capabilities.checksums.includes('crc64ecma')) {
-      const d = await dst.stat(dstKey, { signal: b.signal });
+      const d = await dst.stat(dstKey, { signal: batch.signal });
       if (d.checksums?.crc64ecma && d.checksums.crc64ecma !== whole) throw new ChecksumMismatchError(`destination CRC-64 ${d.checksums.crc64ecma} differs from the source's ${whole}`);
     } else if (dst.capabilities.metadata && dst.copyObject && dst.capabilities.serverSideCopy && o.size <= dst.capabilities.maxServerSideCopy) {
-      await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { contentType: head.contentType ?? 'application/octet-stream', metadata: { ...head.metadata, 'ferry-crc64ecma': whole }, signal: b.signal });
+      await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { contentType: head.contentType ?? 'application/octet-stream', metadata: { ...head.metadata, 'ferry-crc64ecma': whole }, signal: batch.signal });
     }
   }
-  copied(b, dstKey, o);
+  copied(batch, dstKey, o);
 }
