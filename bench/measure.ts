@@ -1,5 +1,6 @@
 /** Measurement helpers for the benchmark: peak RSS from /proc, repeat statistics, the machine description. */
-import { mkdtempSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg, totalmem, platform, release, tmpdir } from 'node:os';
 
@@ -111,4 +112,23 @@ export function currentRssMiB(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One whole process timed by `/usr/bin/time`: wall seconds, its peak RSS and CPU seconds. Throws if it fails. */
+export async function timedProcess(bin: string, args: string[], env: Record<string, string>, label: string): Promise<{ seconds: number; peakRssMiB: number | null; cpuSeconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-time-'));
+  const timeFile = join(dir, 'time');
+  const started = performance.now();
+  const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) => resolve({ code, err }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const times = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!;
+  rmSync(dir, { recursive: true, force: true });
+  if (res.code !== 0) throw new Error(`${label} failed (${res.code}): ${res.err.slice(-2000)}`);
+  const [kb, user, sys] = times.split(' ').map(Number) as [number, number, number];
+  return { seconds, peakRssMiB: Number.isFinite(kb) ? kb / 1024 : null, cpuSeconds: user + sys };
 }

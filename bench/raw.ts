@@ -1,13 +1,16 @@
 /**
- * The raw limit (case e): a minimal `@aws-sdk/client-s3` GET→PUT loop at the same concurrency as Ferry — no
- * Temporal, no overwrite policy, no verification, no retries beyond the SDK's. Runs as its own process (so its
- * peak RSS is its own); input as JSON in BENCH_RAW, prints one JSON line `{ seconds, objects, bytes, peakRssMiB }`.
+ * The raw limit: a minimal `@aws-sdk/client-s3` GET→PUT loop at the same concurrency as Ferry — no Temporal, no
+ * overwrite policy, no verification, no retries beyond the SDK's. Objects at or above `multipart.threshold` go up
+ * as `@aws-sdk/lib-storage` multipart uploads of Ferry's part size, one part at a time per object (the limit of a
+ * resumable copy); without `multipart`, every object is one PUT. Runs as its own process (so its peak RSS is its
+ * own); input as JSON in BENCH_RAW, prints one JSON line `{ seconds, objects, bytes, peakRssMiB, cpuSeconds }`.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
 import '../storage/s3/aws-sdk-env';
+import { Upload } from '@aws-sdk/lib-storage';
 import { S3Client, GetObjectCommand, PutObjectCommand, CopyObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
@@ -25,6 +28,8 @@ export interface RawInput {
   /** `copy` = GET→PUT (or read→PUT for fs); `server-side` = CopyObject on the same endpoint. */
   mode: 'copy' | 'server-side';
   concurrency: number;
+  /** Multipart uploads for objects of `threshold` bytes or more, in parts of `partSize`; absent = single PUTs. */
+  multipart?: { threshold: number; partSize: number };
 }
 
 function client(s: S3Side): S3Client {
@@ -77,7 +82,9 @@ export async function runRaw(input: RawInput): Promise<{ seconds: number; object
       } else {
         const body: Readable =
           input.source.kind === 's3' ? ((await srcS3!.send(new GetObjectCommand({ Bucket: input.source.bucket, Key: o.key }))).Body as Readable) : createReadStream(join(input.source.dir, o.key));
-        await dst.send(new PutObjectCommand({ Bucket: input.destination.bucket, Key: o.key, Body: body, ContentLength: o.size }));
+        const params = { Bucket: input.destination.bucket, Key: o.key, Body: body };
+        if (input.multipart && o.size >= input.multipart.threshold) await new Upload({ client: dst, params, partSize: input.multipart.partSize, queueSize: 1 }).done();
+        else await dst.send(new PutObjectCommand({ ...params, ContentLength: o.size }));
       }
       bytes += o.size;
     }

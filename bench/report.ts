@@ -1,7 +1,7 @@
 /** Benchmark output: bench/results/latest.json, the ratio chart (SVG) and the console table. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Machine, Spread } from './measure';
+import { spread, type Machine, type Spread } from './measure';
 
 export interface ToolFigures {
   seconds: number;
@@ -24,11 +24,14 @@ export interface CaseResult {
   concurrency: number;
   ferry: ToolFigures;
   rclone: ToolFigures | null;
+  /** The raw loop (large objects: multipart uploads of Ferry's part size). */
   raw: ToolFigures | null;
+  /** The raw loop with single PUTs (large-object cases; information only, no ratio). */
+  rawSinglePut?: ToolFigures;
   /** Ferry objects/s ÷ rclone objects/s (> 1: Ferry is faster). */
   ratioVsRclone: number | null;
   ratioVsRaw: number | null;
-  historyEventsPer1k: number;
+  historyEventsPer1k: number | null;
   extraRequestsPerObject: number | null;
   /** Non-data requests by kind, per repeat (median run). */
   extraRequests?: Record<string, number>;
@@ -38,6 +41,13 @@ export interface CaseResult {
   /** Median seconds from starting a Ferry job to its first object GET/PUT, and from the last one to its result (S3 cases). */
   ferryToFirstObjectSeconds?: number | null;
   ferryAfterLastObjectSeconds?: number | null;
+  target?: Target;
+}
+
+/** A case's goal from its issue, and whether the median met it. */
+export interface Target {
+  text: string;
+  met: boolean;
 }
 
 export interface BenchResults {
@@ -48,21 +58,49 @@ export interface BenchResults {
   cases: CaseResult[];
 }
 
+/** What one timed run of a tool measured. */
+export interface RunFigures {
+  seconds: number;
+  peakRssMiB: number | null;
+  cpuSeconds?: number;
+  serverCpuSeconds?: number;
+}
+
+export function median(xs: (number | undefined)[]): number | null {
+  const known = xs.filter((x): x is number => x !== undefined);
+  return known.length ? Math.round(spread(known).median * 100) / 100 : null;
+}
+
+/** A tool's figures over the repeats of a case (medians; peak RSS is the highest). */
+export function toolFigures(objects: number, bytes: number, runs: RunFigures[]): ToolFigures {
+  const s = spread(runs.map((r) => r.seconds));
+  const rss = runs.map((r) => r.peakRssMiB).filter((x): x is number => x !== null);
+  return {
+    seconds: s.median,
+    objectsPerSec: objects / s.median,
+    mbPerSec: bytes / 1e6 / s.median,
+    peakRssMiB: rss.length ? Math.max(...rss) : null,
+    spread: s,
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    serverCpuSeconds: median(runs.map((r) => r.serverCpuSeconds)),
+  };
+}
+
 const RESULTS = join(__dirname, 'results');
 
 const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '-' : x.toFixed(d));
 
 export function table(r: BenchResults): string {
-  const head = ['case', 'tool', 'seconds (min–max)', 'objects/s', 'MB/s', 'peak RSS MiB', 'CPU s tool / servers', '÷rclone', '÷raw', 'events/1k', 'extra req/obj'];
+  const head = ['case', 'tool', 'seconds (min–max)', 'objects/s', 'MB/s', 'peak RSS MiB', 'CPU s tool / servers', '÷rclone', '÷raw', 'events/1k', 'extra req/obj', 'target'];
   const rows: string[][] = [head];
   for (const c of r.cases) {
-    for (const tool of ['ferry', 'rclone', 'raw'] as const) {
+    for (const tool of ['ferry', 'rclone', 'raw', 'rawSinglePut'] as const) {
       const t = c[tool];
       if (!t) continue;
       const isF = tool === 'ferry';
       rows.push([
         isF ? c.name : '',
-        tool,
+        tool === 'rawSinglePut' ? 'raw, single PUTs' : tool === 'raw' && c.rawSinglePut ? 'raw, multipart' : tool,
         `${f(t.seconds)} (${f(t.spread.min)}–${f(t.spread.max)})`,
         f(t.objectsPerSec, 0),
         f(t.mbPerSec, 1),
@@ -72,6 +110,7 @@ export function table(r: BenchResults): string {
         isF ? f(c.ratioVsRaw) : '',
         isF ? f(c.historyEventsPer1k, 1) : '',
         isF ? f(c.extraRequestsPerObject, 3) : '',
+        isF && c.target ? `${c.target.text}: ${c.target.met ? 'met' : 'MISSED'}` : '',
       ]);
     }
   }

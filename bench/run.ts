@@ -1,18 +1,17 @@
 /**
  * Benchmark harness (`npm run bench`, `npm run bench -- --quick`): Ferry against rclone and a raw SDK loop on
- * the same servers, data and concurrency, interleaved, each repeated; plus a 10⁴…10⁶-key synthetic case for
- * worker memory and history growth. Writes bench/results/latest.json and ratios.svg and prints a table.
+ * the same servers, data and concurrency, interleaved, each repeated; a 10⁴…10⁶-key synthetic case for worker
+ * memory and history growth; and whole `ferry run` processes from the front door (g, h: front-door.ts). Writes
+ * bench/results/latest.json and ratios.svg and prints a table.
  *
- * Options: --quick (smaller sizes, every case), --repeats N (default 3), --only a,b,c-small,c-large,d,f (case ids),
+ * Options: --quick (smaller sizes, every case), --repeats N (default 3; g and h: 5, quick 3),
+ * --only a,b,c-small,c-large,d,f,g,h (case ids),
  * --synthetic 10000,1000000 (key counts of case f).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { Readable } from 'node:stream';
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildWorkflowBundle } from '../workers/worker';
 import type { Client } from '@temporalio/client';
 import { startMinio, startVersitygw, type S3TestServer } from '../test/support/s3-servers';
@@ -22,14 +21,17 @@ import { tempDir, toolPath, TOOLS_DIR, TOOL_VERSIONS } from '../test/support/pro
 import type { JobResult } from '../common/progress';
 import type { RequestCounts } from './worker';
 import type { RawInput, S3Side } from './raw';
-import { benchStorageDir, cpuSeconds, currentRssMiB, machine, peakRssMiB, resetPeakRss, spread } from './measure';
-import { table, writeResults, type BenchResults, type CaseResult, type ToolFigures } from './report';
+import { benchStorageDir, timedProcess, cpuSeconds, currentRssMiB, machine, peakRssMiB, resetPeakRss, spread } from './measure';
+import { countObjects, fillBucket, fillDir } from './fixtures';
+import { frontDoorCases } from './front-door';
+import { median, table, toolFigures, writeResults, type BenchResults, type CaseResult, type ToolFigures } from './report';
 
 const MiB = 1024 * 1024;
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const repeatsArg = argv.indexOf('--repeats');
-const REPEATS = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : 3;
+const repeatsGiven = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : undefined;
+const REPEATS = repeatsGiven ?? 3;
 const onlyArg = argv.indexOf('--only');
 const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1]!.split(',')) : undefined;
 const syntheticArg = argv.indexOf('--synthetic');
@@ -44,6 +46,8 @@ const LARGE_CONCURRENCY = 8;
 /** Keys of the untimed job each case-f worker runs first (~4 s; by then a worker's resident set has stopped growing). */
 const SYNTHETIC_WARM_UP_KEYS = 200_000;
 const PART_SIZE = 16 * MiB;
+/** Bytes of case g's fixtures (1 + 3,000 + 15,000 objects of 16 KiB). */
+const FRONT_DOOR_BYTES = 18_001 * 16 * 1024;
 const MULTIPART_THRESHOLD = 64 * MiB;
 /**
  * rclone --s3-upload-concurrency: one part at a time per file, so `--transfers 8` is 8 transfers in flight, as Ferry's
@@ -83,57 +87,6 @@ function provisionRclone(): { path: string; version: string } {
   }
   const version = spawnSync(p, ['version']).stdout.toString().split('\n')[0]!.trim();
   return { path: p, version };
-}
-
-// ---------------------------------------------------------------------------------------------- fixtures
-
-function pattern(i: number, size: number): Buffer {
-  const b = randomBytes(Math.min(size, MiB));
-  b.writeUInt32BE(i, 0);
-  return b;
-}
-
-/** A stream of `size` bytes: one random MiB (tagged with `i`) repeated. */
-function bodyOf(i: number, size: number): Readable {
-  const block = pattern(i, size);
-  let left = size;
-  return new Readable({
-    read() {
-      if (left <= 0) return void this.push(null);
-      const n = Math.min(left, block.length);
-      left -= n;
-      this.push(n === block.length ? block : block.subarray(0, n));
-    },
-  });
-}
-
-async function fillBucket(s: S3TestServer, bucket: string, prefix: string, count: number, size: number): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < count) {
-      const i = next++;
-      await s.client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${String(i).padStart(6, '0')}`, Body: bodyOf(i, size), ContentLength: size }));
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, lane));
-}
-
-async function fillDir(dir: string, prefix: string, count: number, size: number): Promise<void> {
-  mkdirSync(join(dir, prefix), { recursive: true });
-  const { createWriteStream } = await import('node:fs');
-  const { pipeline } = await import('node:stream/promises');
-  for (let i = 0; i < count; i++) await pipeline(bodyOf(i, size), createWriteStream(join(dir, prefix, String(i).padStart(6, '0'))));
-}
-
-async function countObjects(s: S3TestServer, bucket: string): Promise<number> {
-  let n = 0;
-  let token: string | undefined;
-  do {
-    const page = await s.client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    n += page.KeyCount ?? 0;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return n;
 }
 
 // ---------------------------------------------------------------------------------------------- Ferry worker
@@ -223,6 +176,8 @@ interface Run {
   extra?: Record<string, number>;
 }
 
+type Tool = 'ferry' | 'rclone' | 'raw' | 'rawSinglePut';
+
 interface CaseDef {
   id: string;
   name: string;
@@ -234,6 +189,8 @@ interface CaseDef {
   /** rclone source and destination (remote:bucket or a path) — none for synthetic cases. */
   rclone?: { src: string; dst: string; flags: string[] };
   raw?: RawInput;
+  /** The raw loop with single PUTs only (large-object cases: an information row beside the multipart raw). */
+  rawSinglePut?: RawInput;
   /** Empties the destination; returns how many objects it held (checked after every run). */
   destination?: { server: S3TestServer; bucket: string };
   /** An untimed Ferry job on the case's fresh worker before the timed runs (case f). */
@@ -250,6 +207,12 @@ function synthetic(n: number): CaseDef {
 
 function side(s: S3TestServer, bucket: string): S3Side {
   return { endpoint: s.endpoint, bucket, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey };
+}
+
+/** Raw loops of a large-object case: multipart with Ferry's part size (the limit), and single PUTs (information). */
+function rawLarge(source: RawInput['source'], destination: S3Side): Pick<CaseDef, 'raw' | 'rawSinglePut'> {
+  const base = { source, destination, mode: 'copy' as const, concurrency: LARGE_CONCURRENCY };
+  return { raw: { ...base, multipart: { threshold: MULTIPART_THRESHOLD, partSize: PART_SIZE } }, rawSinglePut: base };
 }
 
 function rcloneEnv(minio: S3TestServer, vgw: S3TestServer): Record<string, string> {
@@ -283,22 +246,11 @@ function rcloneFlags(concurrency: number): string[] {
 }
 
 async function runRclone(bin: string, c: CaseDef, env: Record<string, string>): Promise<Run> {
-  const timeFile = join(tempDir('bench-time'), 'maxrss');
-  const started = performance.now();
-  const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, bin, 'copy', c.rclone!.src, c.rclone!.dst, ...c.rclone!.flags], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => resolve({ code, err }));
-  });
-  const seconds = (performance.now() - started) / 1000;
-  if (res.code !== 0) throw new Error(`rclone failed (${res.code}): ${res.err.slice(-2000)}`);
-  const [kb, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number];
-  return { seconds, peakRssMiB: Number.isFinite(kb) ? kb / 1024 : null, cpuSeconds: user + sys };
+  return timedProcess(bin, ['copy', c.rclone!.src, c.rclone!.dst, ...c.rclone!.flags], env, 'rclone');
 }
 
-async function runRawLoop(c: CaseDef): Promise<Run> {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'raw.ts')], { cwd: REPO_ROOT, env: { ...process.env, BENCH_RAW: JSON.stringify(c.raw) }, maxBuffer: 1 << 20 });
+async function runRawLoop(c: CaseDef, input: RawInput): Promise<Run> {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'raw.ts')], { cwd: REPO_ROOT, env: { ...process.env, BENCH_RAW: JSON.stringify(input) }, maxBuffer: 1 << 20 });
   if (res.status !== 0) throw new Error(`raw loop failed: ${res.stderr.toString().slice(-2000)}`);
   const out = JSON.parse(res.stdout.toString().trim().split('\n').pop()!) as { seconds: number; objects: number; peakRssMiB: number; cpuSeconds: number };
   if (out.objects !== c.objects) throw new Error(`raw loop copied ${out.objects} objects, expected ${c.objects}`);
@@ -329,23 +281,8 @@ async function runFerry(client: Client, worker: BenchWorker, c: CaseDef): Promis
   return { seconds, peakRssMiB: peak, cpuSeconds: Number.isFinite(cpu) ? cpu : undefined, events: h.job + h.tasks, extra, ...edges };
 }
 
-function median(xs: (number | undefined)[]): number | null {
-  const known = xs.filter((x): x is number => x !== undefined);
-  return known.length ? Math.round(spread(known).median * 100) / 100 : null;
-}
-
 function figures(c: CaseDef, runs: Run[]): ToolFigures {
-  const s = spread(runs.map((r) => r.seconds));
-  const rss = runs.map((r) => r.peakRssMiB).filter((x): x is number => x !== null);
-  return {
-    seconds: s.median,
-    objectsPerSec: c.objects / s.median,
-    mbPerSec: c.bytes / 1e6 / s.median,
-    peakRssMiB: rss.length ? Math.max(...rss) : null,
-    spread: s,
-    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
-    serverCpuSeconds: median(runs.map((r) => r.serverCpuSeconds)),
-  };
+  return toolFigures(c.objects, c.bytes, runs);
 }
 
 /** CPU seconds used so far by each storage server and Temporal. */
@@ -358,8 +295,9 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
   const worker = await startBenchWorker(ctx.temporal, ctx.workerEnv, c.id, process.env.BENCH_CPU_PROF && c.id === process.env.BENCH_CPU_PROF ? join(REPO_ROOT, 'bench', 'results') : undefined);
   const idleRssMiB = peakRssMiB(worker.pid) ?? null;
   log(`  ferry worker pid ${worker.pid} ready, peak RSS so far ${idleRssMiB?.toFixed(0) ?? '?'} MiB, RSS now ${currentRssMiB(worker.pid)?.toFixed(0) ?? '?'} MiB`);
-  const runs: Record<'ferry' | 'rclone' | 'raw', Run[]> = { ferry: [], rclone: [], raw: [] };
-  const orders = [['ferry', 'rclone', 'raw'], ['rclone', 'raw', 'ferry'], ['raw', 'ferry', 'rclone']] as const;
+  const runs: Record<Tool, Run[]> = { ferry: [], rclone: [], raw: [], rawSinglePut: [] };
+  const tools = (['ferry', 'rclone', 'raw', 'rawSinglePut'] as const).filter((t) => t === 'ferry' || c[t]);
+  const runTool = (tool: Tool): Promise<Run> => (tool === 'ferry' ? runFerry(ctx.client, worker, c) : tool === 'rclone' ? runRclone(ctx.rclone, c, ctx.rcloneEnv) : runRawLoop(c, c[tool]!));
   try {
     // Case f compares peak RSS across key counts, so each size is measured on a worker that has already run the same
     // untimed job: a worker's resident set grows over its first seconds of work whatever the job size (10⁴-key jobs
@@ -374,17 +312,16 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
     // do it where the destination assembles multipart uploads, which raw's single PUTs never make: in b, after it,
     // versitygw still used 11.2–12.3 CPU-s in Ferry's first run against 7.3–7.9 in its others, and 19.2–20.5 in
     // rclone's first against 14.6–17.6.
-    for (const [tool, warm] of [['raw', c.raw && (() => runRawLoop(c))], ['rclone', c.rclone && (() => runRclone(ctx.rclone, c, ctx.rcloneEnv))]] as const) {
-      if (!warm) continue;
+    for (const tool of (['raw', 'rclone'] as const).filter((t) => c[t])) {
       if (c.destination) await c.destination.server.emptyBucket(c.destination.bucket);
-      log(`  servers warmed by an untimed ${tool} run (${(await warm()).seconds.toFixed(2)} s)`);
+      log(`  servers warmed by an untimed ${tool} run (${(await runTool(tool)).seconds.toFixed(2)} s)`);
     }
     for (let rep = 0; rep < REPEATS; rep++) {
-      for (const tool of orders[rep % orders.length]!) {
-        if (tool !== 'ferry' && !(tool === 'rclone' ? c.rclone : c.raw)) continue;
+      // Each repeat starts with the next tool, so no tool always runs first (or last) in a repeat.
+      for (const tool of [...tools.slice(rep % tools.length), ...tools.slice(0, rep % tools.length)]) {
         if (c.destination) await c.destination.server.emptyBucket(c.destination.bucket);
         const serversBefore = serversCpu(ctx.serverPids);
-        const run = tool === 'ferry' ? await runFerry(ctx.client, worker, c) : tool === 'rclone' ? await runRclone(ctx.rclone, c, ctx.rcloneEnv) : await runRawLoop(c);
+        const run = await runTool(tool);
         const serversAfter = serversCpu(ctx.serverPids);
         const perServer = Object.entries(serversAfter).map(([name, cpu]) => `${name} ${(cpu - serversBefore[name]!).toFixed(1)}`).join(', ');
         run.serverCpuSeconds = Object.entries(serversAfter).reduce((sum, [name, cpu]) => sum + cpu - serversBefore[name]!, 0);
@@ -402,6 +339,7 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
   const ferry = figures(c, runs.ferry);
   const rclone = runs.rclone.length ? figures(c, runs.rclone) : null;
   const raw = runs.raw.length ? figures(c, runs.raw) : null;
+  const rawSinglePut = runs.rawSinglePut.length ? figures(c, runs.rawSinglePut) : undefined;
   const events = spread(runs.ferry.map((r) => r.events ?? 0)).median;
   const extraTotals = runs.ferry.map((r) => Object.values(r.extra ?? {}).reduce((a, b) => a + b, 0));
   const medianRun = runs.ferry[runs.ferry.map((r) => r.seconds).indexOf([...runs.ferry.map((r) => r.seconds)].sort((a, b) => a - b)[Math.floor(runs.ferry.length / 2)]!)];
@@ -415,6 +353,7 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
     ferry,
     rclone,
     raw,
+    rawSinglePut,
     ratioVsRclone: rclone ? ferry.objectsPerSec / rclone.objectsPerSec : null,
     ratioVsRaw: raw ? ferry.objectsPerSec / raw.objectsPerSec : null,
     historyEventsPer1k: (events / c.objects) * 1000,
@@ -435,7 +374,7 @@ async function main(): Promise<void> {
   const rclone = provisionRclone();
   log(`${quick ? 'quick' : 'full'} run, ${REPEATS} repeats; rclone: ${rclone.version} (${rclone.path})`);
   // Every temp dir of this run (server data, fixtures, logs) goes under one storage dir, on tmpfs when it fits.
-  const need = (SIZES.smallCount * SIZES.smallSize * 4 + SIZES.largeCount * SIZES.largeSize * 4) * 1.5;
+  const need = (SIZES.smallCount * SIZES.smallSize * 4 + SIZES.largeCount * SIZES.largeSize * 4 + FRONT_DOOR_BYTES * 3) * 1.5;
   const storage = benchStorageDir(need);
   process.env.TMPDIR = storage.dir;
   log(`server data and fixtures in ${storage.dir}${storage.tmpfs ? ' (tmpfs)' : ' (no tmpfs with room: disk)'}`);
@@ -483,7 +422,7 @@ async function main(): Promise<void> {
         id: 'b', name: 'b: large S3→S3', description: `${sizeLabel(largeCount, largeSize)} MinIO → versitygw`, ...large, concurrency: LARGE_CONCURRENCY,
         job: { ...common, source: s3(minio, 'large', 'minio'), destination: s3(vgw, 'dst', 'vgw'), concurrency: { tasks: 1, objects: LARGE_CONCURRENCY } },
         rclone: { src: 'MINIO:large', dst: 'VGW:dst', flags: rcloneFlags(LARGE_CONCURRENCY) },
-        raw: { source: { kind: 's3' as const, ...side(minio, 'large') }, destination: side(vgw, 'dst'), mode: 'copy' as const, concurrency: LARGE_CONCURRENCY },
+        ...rawLarge({ kind: 's3' as const, ...side(minio, 'large') }, side(vgw, 'dst')),
         destination: { server: vgw, bucket: 'dst' },
       },
       {
@@ -497,7 +436,7 @@ async function main(): Promise<void> {
         id: 'c-large', name: 'c: large fs→S3', description: `${sizeLabel(largeCount, largeSize)} local directory → MinIO`, ...large, concurrency: LARGE_CONCURRENCY,
         job: { ...common, source: { type: 'fs', path: join(dataDir, 'large') }, destination: s3(minio, 'fsdst', 'minio'), concurrency: { tasks: 1, objects: LARGE_CONCURRENCY } },
         rclone: { src: join(dataDir, 'large'), dst: 'MINIO:fsdst', flags: rcloneFlags(LARGE_CONCURRENCY) },
-        raw: { source: { kind: 'fs' as const, dir: join(dataDir, 'large') }, destination: side(minio, 'fsdst'), mode: 'copy' as const, concurrency: LARGE_CONCURRENCY },
+        ...rawLarge({ kind: 'fs' as const, dir: join(dataDir, 'large') }, side(minio, 'fsdst')),
         destination: { server: minio, bucket: 'fsdst' },
       },
       {
@@ -518,6 +457,7 @@ async function main(): Promise<void> {
     const ctx = { client, temporal, workerEnv, rclone: rclone.path, rcloneEnv: rcloneEnv(minio, vgw), serverPids: { minio: minio.process.pid, versitygw: vgw.process.pid, temporal: temporal.process.pid } };
     const results: CaseResult[] = [];
     for (const c of cases) results.push(await runCase(c, ctx));
+    if (want('g') || want('h')) results.push(...(await frontDoorCases({ minio, vgw, rclone: rclone.path, rcloneEnv: ctx.rcloneEnv, rcloneFlags, repeats: repeatsGiven ?? (quick ? 3 : 5), want, log })));
     const out: BenchResults = { machine: { ...mach, loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) }, date: new Date().toISOString(), mode: quick ? 'quick' : 'full', repeats: REPEATS, cases: results };
     (out.machine as unknown as Record<string, unknown>).storage = storage.tmpfs ? 'tmpfs (/dev/shm)' : 'disk (system temp dir)';
     (out.machine as unknown as Record<string, unknown>).peers = { rclone: rclone.version, minio: TOOL_VERSIONS.minio, versitygw: TOOL_VERSIONS.versitygw, temporal: TOOL_VERSIONS.temporal };
