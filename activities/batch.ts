@@ -11,7 +11,7 @@ import type { FailureLog } from './failures';
 import type { SharedParts } from './multipart';
 import type { PlannedPages } from './range';
 import { ferryMetrics, FerryMetric } from './metrics';
-import { addCounters, type Counters, type FailureRecord } from '../common/progress';
+import { addCounters, addVerifiedBy, checkCounts, emptyVerifiedBy, type Check, type Counters, type FailureRecord } from '../common/progress';
 import { errorClass, errorMessage } from '../common/errors';
 
 /** Objects per window of a batch (one source LIST page). */
@@ -41,6 +41,8 @@ export interface Batch {
   control: ControlState | undefined;
   /** Destination keys copied in this attempt → the source object (for the post-batch size check). */
   copiedSizes: Map<string, ObjectInfo>;
+  /** Source keys copied and not yet size-checked → the checks made during their copy (none: size alone). */
+  checksOf: Map<string, readonly Check[]>;
   /** Objects an earlier attempt copied and did not verify (from the checkpoint). */
   priorCopied: ObjectInfo[];
   /** Objects whose size check is running (see verifySizes); in the checkpoint's unverified list until it ends. */
@@ -62,7 +64,15 @@ export class PausedError extends Error {
 export const serverSide = (batch: Batch) => batch.src.endpointId === batch.dst.endpointId && batch.dst.capabilities.serverSideCopy && !!batch.dst.copyObject;
 
 export function wantChecksums(batch: Batch): boolean {
-  return batch.input.job.verify === 'checksum' || batch.input.job.verify === 'content';
+  const mode = batch.input.job.verify;
+  return mode === 'checksum' || mode === 'checksum-strict' || mode === 'content';
+}
+
+/** Counts one verified object (objects and bytes) and the checks it passed; `size` is always among them. */
+export function countVerified(batch: Batch, size: number, checks: readonly Check[]): void {
+  batch.checkpoint.objects.verified++;
+  batch.checkpoint.bytes.verified += size;
+  addVerifiedBy((batch.checkpoint.verifiedBy ??= emptyVerifiedBy()), checkCounts(new Set<Check>(['size', ...checks])));
 }
 
 export function beat(batch: Batch, force = false): void {
@@ -74,7 +84,8 @@ export function beat(batch: Batch, force = false): void {
   Context.current().heartbeat(batch.checkpoint);
 }
 
-export function count(batch: Batch, outcome: Outcome, size: number): void {
+/** Counts an object's outcome; `checks`: what a skipped object was found in place by (size alone when absent). */
+export function count(batch: Batch, outcome: Outcome, size: number, checks: readonly Check[] = []): void {
   const c: Partial<Counters> = {};
   const verifying = batch.input.job.verify !== 'none' || batch.input.job.mode === 'verify';
   switch (outcome) {
@@ -85,7 +96,7 @@ export function count(batch: Batch, outcome: Outcome, size: number): void {
       c.skipped = 1;
       // Retry rounds: `verified` counts only what this round copied (the job merges retry outcomes, see
       // migration-job.ts mergeRetry), so objects found in place are not verified twice.
-      if (verifying && batch.input.round === 0) c.verified = 1;
+      if (verifying && batch.input.round === 0) countVerified(batch, size, checks);
       break;
     case 'kept':
       c.skipped = 1;
@@ -119,8 +130,11 @@ export function recordFailure(batch: Batch, o: ObjectInfo, err: unknown): void {
  * Remembers a copied object for the size verification after the batch; with `verify: none` nothing verifies it, so
  * nothing is kept (a batch copies up to a minute of objects: 10⁵ and more at synthetic speed).
  */
-export function copied(batch: Batch, dstKey: string, o: ObjectInfo): void {
-  if (batch.input.job.verify !== 'none') batch.copiedSizes.set(dstKey, o);
+export function copied(batch: Batch, dstKey: string, o: ObjectInfo, checks: readonly Check[] = []): void {
+  if (batch.input.job.verify === 'none') return;
+  batch.copiedSizes.set(dstKey, o);
+  if (checks.length) batch.checksOf.set(o.key, checks);
+  else batch.checksOf.delete(o.key);
 }
 
 /** The checkpoint's list of copied, unverified objects: earlier attempts', those being checked and this window's, at most ~256 KiB of keys. */
@@ -128,9 +142,10 @@ function unverifiedList(batch: Batch): NonNullable<BatchCheckpoint['copiedUnveri
   const out: NonNullable<BatchCheckpoint['copiedUnverified']> = [];
   let chars = 0;
   const add = (o: ObjectInfo) => {
-    chars += o.key.length + (o.position === o.key ? 0 : o.position.length);
+    const checks = batch.checksOf.get(o.key)?.join(',');
+    chars += o.key.length + (o.position === o.key && !checks ? 0 : o.position.length) + (checks?.length ?? 0);
     if (chars > 256 * 1024) return false;
-    out.push(o.position === o.key ? [o.key, o.size] : [o.key, o.size, o.position]);
+    out.push(checks ? [o.key, o.size, o.position, checks] : o.position === o.key ? [o.key, o.size] : [o.key, o.size, o.position]);
     return true;
   };
   // Walks the two lists in place: this runs at every heartbeat, and a spread copy of a long batch's list each time

@@ -18,7 +18,7 @@ import { ferryMetrics, FerryMetric } from './metrics';
 import { checkUnchanged, readWhole } from './source-read';
 import { SharedParts } from './multipart';
 import { childSignal } from '../common/signals';
-import { emptyCounters } from '../common/progress';
+import { emptyCounters, type Check } from '../common/progress';
 
 /** A batch heartbeats at least this often while it runs (well inside copyOptions.heartbeatTimeout). */
 const HEARTBEAT_EVERY_MS = 5000;
@@ -56,6 +56,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     failureCount: checkpoint.failuresRecorded,
     control: undefined,
     copiedSizes: new Map(),
+    checksOf: priorChecks(checkpoint),
     priorCopied: (checkpoint.copiedUnverified ?? []).map(([key, size, position]) => ({ key, size, lastModified: 0, position: position ?? key })),
     verifying: [],
     lastBeat: 0,
@@ -81,6 +82,13 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     unsubscribe();
     abort.release();
   }
+}
+
+/** The checks an earlier attempt made while copying the objects it left unverified, by source key. */
+function priorChecks(checkpoint: BatchCheckpoint): Map<string, readonly Check[]> {
+  const out = new Map<string, readonly Check[]>();
+  for (const [key, , , checks] of checkpoint.copiedUnverified ?? []) if (checks) out.set(key, checks.split(',') as Check[]);
+  return out;
 }
 
 /** Exported for unit tests. */

@@ -110,6 +110,7 @@ class Lanes {
       failureCount: this.batch.failureCount,
       throttleEvents: checkpoint.throttleEvents,
       partsResumed: checkpoint.partsResumed,
+      verifiedBy: checkpoint.verifiedBy,
       uploads: this.paused ? remainingUploads : undefined,
       doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
     };
@@ -251,8 +252,8 @@ class Lanes {
     const { batch } = this;
     const o = w.entries[i]!;
     try {
-      const outcome = await forObject(o.key, () => processObject(batch, o, w.index, this.include, this.verifyOnly));
-      count(batch, outcome, o.size);
+      const { outcome, checks } = await forObject(o.key, () => processObject(batch, o, w.index, this.include, this.verifyOnly));
+      count(batch, outcome, o.size, checks);
       w.finished[i] = true;
       this.settle();
       beat(batch);

@@ -10,7 +10,9 @@ import { isMd5Etag } from './range';
 import { Crc64, combineCrc64Parts } from '../storage/checksum/crc64';
 import { checkUnchanged, sourceRead, tapped } from './source-read';
 import { beat, copied, serverSide, wantChecksums, type Batch } from './batch';
+import { CopyChecks, settleChecks } from './checks';
 import { headerMetadata } from '../common/metadata';
+import { ensureMetadataKept } from './metadata-kept';
 import { ChecksumMismatchError, SizeMismatchError } from '../common/errors';
 
 /**
@@ -140,21 +142,23 @@ export async function copyMultipart(batch: Batch, o: ObjectInfo, dstKey: string)
       const size = end - start + 1;
       let part: UploadedPart;
       let crc: string | undefined;
+      let md5Checked = false;
       if (copyParts) {
         part = await dst.uploadPartCopy!(dstKey, u.uploadId, n, { bucket: src.bucket, key: o.key, etag: o.etag }, { start, end }, { signal: batch.signal });
       } else {
         [part, crc] = await (async () => {
-          const got = await sourceRead(() => src.get(o.key, { range: { start, end }, signal: batch.signal }));
+          const got = await sourceRead(() => src.get(o.key, { range: { start, end }, expectedSize: o.size, signal: batch.signal }));
           const md5 = checksums && dst.capabilities.etagIsMd5 ? createHash('md5') : undefined;
           const c64 = checksums ? new Crc64() : undefined;
           const tap = new ThrottledTap(batch.bandwidth, batch.signal, undefined, [md5, c64].filter((h) => h !== undefined));
           const uploaded = await dst.uploadPart!(dstKey, u.uploadId, n, tapped(got.body, tap), size, { signal: batch.signal });
           if (tap.bytes !== size) throw new SizeMismatchError(`part ${n}: read ${tap.bytes} of ${size} bytes`);
-          if (md5 && isMd5Etag(uploaded.etag) && uploaded.etag.toLowerCase() !== md5.digest('hex')) throw new ChecksumMismatchError(`part ${n}: destination ETag differs from the MD5 of the bytes sent`);
+          md5Checked = !!md5 && isMd5Etag(uploaded.etag);
+          if (md5Checked && uploaded.etag.toLowerCase() !== md5!.digest('hex')) throw new ChecksumMismatchError(`part ${n}: destination ETag differs from the MD5 of the bytes sent`);
           return [uploaded, c64?.toString()] as const;
         })();
       }
-      u.parts.push({ partNumber: n, etag: part.etag, size, crc64: crc });
+      u.parts.push({ partNumber: n, etag: part.etag, size, crc64: crc, ...(md5Checked ? { md5: true } : {}) });
       beat(batch, true);
     };
     shared.start(
@@ -173,21 +177,38 @@ export async function copyMultipart(batch: Batch, o: ObjectInfo, dstKey: string)
 async function finishMultipart(batch: Batch, o: ObjectInfo, dstKey: string, u: MultipartCheckpoint, head: ObjectInfo): Promise<void> {
   const { dst, checkpoint } = batch;
   const parts = [...u.parts].sort((a, c) => a.partNumber - c.partNumber);
-  await dst.completeMultipart!(dstKey, u.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), { signal: batch.signal });
+  const done = await dst.completeMultipart!(dstKey, u.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), { signal: batch.signal });
   delete checkpoint.uploads[dstKey];
   beat(batch, true);
-  // Whole-object checksum: combine the parts' CRC-64s; compare with the source's when it has one, and record
-  // it in destination metadata (server-side self-copy) when the destination keeps no CRC-64 of its own.
-  const whole = parts.every((p) => p.crc64) ? combineCrc64Parts(parts.map((p) => ({ crc: p.crc64!, size: p.size }))) : undefined;
-  if (whole) {
-    const srcCrc = head.checksums?.crc64ecma;
-    if (srcCrc && srcCrc !== whole) throw new ChecksumMismatchError(`source CRC-64 ${srcCrc} differs from the CRC-64 of the bytes read (${whole})`);
-    if (dst.capabilities.checksums.includes('crc64ecma')) {
-      const d = await dst.stat(dstKey, { signal: batch.signal });
-      if (d.checksums?.crc64ecma && d.checksums.crc64ecma !== whole) throw new ChecksumMismatchError(`destination CRC-64 ${d.checksums.crc64ecma} differs from the source's ${whole}`);
-    } else if (dst.capabilities.metadata && dst.copyObject && dst.capabilities.serverSideCopy && o.size <= dst.capabilities.maxServerSideCopy) {
-      await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { contentType: head.contentType ?? 'application/octet-stream', metadata: { ...head.metadata, 'ferry-crc64ecma': whole }, signal: batch.signal });
-    }
+  await ensureMetadataKept(dst, dstKey, head, o.size, batch.signal);
+  if (!wantChecksums(batch)) return copied(batch, dstKey, o);
+  const checks = new CopyChecks();
+  // Every part's ETag matched the MD5 of its bytes: the destination received each part intact.
+  if (parts.every((p) => p.md5)) checks.destination('md5');
+  // Whole-object checksum: the parts' CRC-64s combined (the bytes read), else the source's own.
+  const read = parts.every((p) => p.crc64) ? combineCrc64Parts(parts.map((p) => ({ crc: p.crc64!, size: p.size }))) : undefined;
+  const srcCrc = head.checksums?.crc64ecma;
+  if (read && srcCrc) {
+    if (srcCrc !== read) throw new ChecksumMismatchError(`source CRC-64 ${srcCrc} differs from the CRC-64 of the bytes read (${read})`);
+    checks.source('crc64');
   }
-  copied(batch, dstKey, o);
+  const expected = read ?? srcCrc;
+  if (expected) await compareWholeCrc(batch, o, dstKey, head, { expected, recordable: !!read, reported: done.checksums?.crc64ecma }, checks);
+  copied(batch, dstKey, o, await settleChecks(batch, o, dstKey, checks, expected ? { crc64: expected } : undefined));
+}
+
+/**
+ * The destination's whole-object CRC-64 against `expected` (from the completion answer, else a stat). A destination
+ * that keeps none gets the bytes' CRC-64 in its metadata (server-side self-copy) when they passed through Ferry.
+ */
+async function compareWholeCrc(batch: Batch, o: ObjectInfo, dstKey: string, head: ObjectInfo, crc: { expected: string; recordable: boolean; reported?: string }, checks: CopyChecks): Promise<void> {
+  const { dst } = batch;
+  if (dst.capabilities.checksums.includes('crc64ecma')) {
+    const reported = crc.reported ?? (await dst.stat(dstKey, { signal: batch.signal })).checksums?.crc64ecma;
+    if (!reported) return;
+    if (reported !== crc.expected) throw new ChecksumMismatchError(`destination CRC-64 ${reported} differs from the source's ${crc.expected}`);
+    checks.destination('crc64');
+  } else if (crc.recordable && dst.capabilities.metadata && dst.copyObject && dst.capabilities.serverSideCopy && o.size <= dst.capabilities.maxServerSideCopy) {
+    await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { contentType: head.contentType ?? 'application/octet-stream', metadata: { ...head.metadata, 'ferry-crc64ecma': crc.expected }, signal: batch.signal });
+  }
 }

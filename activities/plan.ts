@@ -5,10 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PlanTasksInput, PlanTasksResult, PreflightResult, TaskPlan } from '../common/contracts';
+import type { PlanTasksInput, PlanTasksResult, PreflightResult, QuirksReport, TaskPlan } from '../common/contracts';
 import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
-import type { ListPage } from '../storage/provider';
+import type { ListPage, ObjectProvider } from '../storage/provider';
+import { probeQuirks } from './quirks-probe';
+import { listPage } from './range';
 import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
 
 /** Name prefix of the zero-byte object preflight writes and removes to prove write permission. */
@@ -34,6 +36,23 @@ function fatal(side: 'source' | 'destination', e: EndpointConfig, err: unknown):
   throw ApplicationFailure.create({ type, nonRetryable: err instanceof FerryError && !err.retryable, message: `${side} ${what}: ${errorMessage(err)}${hint}` });
 }
 
+/** Probes one side's quirks (≤ 2 LISTs); failures are that side's job-fatal errors. */
+async function sideQuirks(side: 'source' | 'destination', p: ObjectProvider, e: EndpointConfig, signal: AbortSignal): Promise<QuirksReport | undefined> {
+  try {
+    return await probeQuirks(p, e, signal);
+  } catch (err) {
+    fatal(side, e, err);
+  }
+}
+
+/** The preflight result with both sides' quirks; their notes become warnings naming the side. */
+async function withQuirks(result: PreflightResult, job: JobSpec, src: ObjectProvider, dst: ObjectProvider, signal: AbortSignal): Promise<PreflightResult> {
+  const source = await sideQuirks('source', src, job.source, signal);
+  const destination = await sideQuirks('destination', dst, job.destination, signal);
+  for (const [side, r] of [['source', source], ['destination', destination]] as const) for (const n of r?.notes ?? []) result.warnings.push(`${side}: ${n}`);
+  return source || destination ? { ...result, quirks: { source, destination } } : result;
+}
+
 export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<PreflightResult> {
   const signal = Context.current().cancellationSignal;
   const warnings: string[] = [];
@@ -50,18 +69,18 @@ export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<Pre
   }
   let seen = 0;
   try {
-    seen = (await src.list({ prefix: job.source.prefix, limit: 1, signal })).objects.length;
+    seen = (await listPage(src, 'source', { prefix: job.source.prefix, limit: 1, signal })).objects.length;
   } catch (e) {
     fatal('source', job.source, e);
   }
   if (seen === 0) warnings.push(`the source ${describeEndpoint(job.source)} lists no objects`);
   if (job.mode === 'verify') {
     try {
-      await dst.list({ prefix: job.destination.prefix, limit: 1, signal });
+      await listPage(dst, 'destination', { prefix: job.destination.prefix, limit: 1, signal });
     } catch (e) {
       fatal('destination', job.destination, e);
     }
-    return { sourceObjectsSeen: seen, warnings };
+    return withQuirks({ sourceObjectsSeen: seen, warnings }, job, src, dst, signal);
   }
   if (!dst.capabilities.writable) fatal('destination', job.destination, new InvalidConfigError([`destination.type: ${dst.type} is read-only`]));
   // Write permission: put and remove a zero-byte probe under the destination prefix.
@@ -72,7 +91,7 @@ export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<Pre
   } catch (e) {
     fatal('destination', job.destination, e);
   }
-  return { sourceObjectsSeen: seen, warnings };
+  return withQuirks({ sourceObjectsSeen: seen, warnings }, job, src, dst, signal);
 }
 
 export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Promise<PlanTasksResult> {
@@ -98,7 +117,7 @@ export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Pr
   let pages: { after: string | undefined; page: ListPage }[] | undefined = [];
   let after = input.cursor;
   for (;;) {
-    const page = await src.list({ prefix: input.job.source.prefix, startAfter: after, limit: 1000, signal: actx.cancellationSignal });
+    const page = await listPage(src, 'source', { prefix: input.job.source.prefix, startAfter: after, limit: 1000, signal: actx.cancellationSignal });
     if (pages && listedObjects + page.objects.length <= ctx.plannedPages.maxEntries) pages.push({ after, page });
     else pages = undefined;
     for (const o of page.objects) {

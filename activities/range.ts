@@ -1,9 +1,10 @@
 /** Listing a task's key range and matching it against the destination — shared by plan, copy and verify. */
-import type { ListPage, ObjectInfo, ObjectProvider } from '../storage/provider';
+import type { ListOptions, ListPage, ObjectInfo, ObjectProvider } from '../storage/provider';
 import type { JobSpec } from '../common/job';
 import type { KeyRange } from '../common/contracts';
 import { compareKeys, mapKey } from '../common/keys';
 import { FerryError, InvalidKeyError, NotFoundError } from '../common/errors';
+import { boundUnexpected } from '../common/retry';
 
 /** Compares two listing positions in the provider's order (keys by UTF-8 bytes, list lines numerically). */
 export function comparePositions(p: ObjectProvider, a: string, b: string): number {
@@ -80,6 +81,14 @@ export class PlannedPages {
 
 
 /**
+ * One LIST page of `side`. An error of no known class (e.g. a URIError from decoding a listed key) is retried a few
+ * times here, then thrown as an UnexpectedError naming the listing: Temporal does not retry it (see boundUnexpected).
+ */
+export function listPage(p: ObjectProvider, side: 'source' | 'destination', opts: ListOptions): Promise<ListPage> {
+  return boundUnexpected({ operation: `list ${side}`, bucket: p.bucket, after: opts.startAfter }, () => p.list(opts), opts.signal);
+}
+
+/**
  * Lists source entries after `cursor` up to and including `range.last`: at most `limit` objects, stopping
  * early (after at least one) once `maxBytes` is reached. `done` = the range is exhausted. Pages that planning of
  * job `planned.job` kept in `planned.pages` are used instead of listing them again.
@@ -102,7 +111,7 @@ export async function listRange(
     // A planned page may hold more entries than asked for: the extra ones end the window (done: false). With the
     // window full, the next page only tells whether the range goes on: the window that starts there uses it.
     const kept = planned?.pages.take(planned.job, src, prefix, after, !full());
-    const page = kept ?? (await src.list({ prefix, startAfter: after, limit: Math.min(1000, limit - entries.length + 1), signal }));
+    const page = kept ?? (await listPage(src, 'source', { prefix, startAfter: after, limit: Math.min(1000, limit - entries.length + 1), signal }));
     for (const o of page.objects) {
       if (comparePositions(src, o.position, range.last) > 0) return { entries, done: true };
       if (full()) return { entries, done: false };
@@ -138,7 +147,7 @@ export async function destinationIndex(
     let startAfter: string | undefined = first.length > 0 ? first.slice(0, -1) : undefined;
     if (startAfter !== undefined && job.destination.prefix && !startAfter.startsWith(job.destination.prefix)) startAfter = undefined;
     for (;;) {
-      const page = await dst.list({ prefix: job.destination.prefix, startAfter, limit: 1000, signal });
+      const page = await listPage(dst, 'destination', { prefix: job.destination.prefix, startAfter, limit: 1000, signal });
       for (const o of page.objects) {
         const c = compareKeys(o.key, last);
         if (c > 0) return index;
@@ -154,7 +163,7 @@ export async function destinationIndex(
     while (i < entries.length) {
       const k = toDst(entries[i++]!.key);
       try {
-        index.set(k, await dst.stat(k, { signal }));
+        index.set(k, await boundUnexpected({ operation: 'stat destination', bucket: dst.bucket, key: k }, () => dst.stat(k, { signal }), signal));
       } catch (e) {
         // A key the destination cannot store is not there: copying it records a per-object failure with the
         // reason. Throwing here would fail the whole batch and leave every object of it unreported.

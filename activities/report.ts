@@ -9,6 +9,7 @@ import type { ReportInput, ReportResult } from '../common/contracts';
 import type { ActivityContext } from './context';
 import { collectFailures, runReportDir } from './failures';
 import { formatBytes, formatDuration } from '../common/units';
+import { emptyVerifiedBy, formatVerifiedBy } from '../common/progress';
 
 export async function writeReport(ctx: ActivityContext, input: ReportInput): Promise<ReportResult> {
   const reportDir = input.job.report.path ?? ctx.reportDir;
@@ -33,6 +34,7 @@ export async function writeReport(ctx: ActivityContext, input: ReportInput): Pro
     durationMs,
     rounds: input.rounds,
     objects: { total, ...o },
+    verifiedBy: { ...emptyVerifiedBy(), ...input.verifiedBy },
     bytes: { total: input.bytes.copied + input.bytes.skipped + input.bytes.failed, ...input.bytes },
     throughput: { bytesPerSec: Math.round((input.bytes.copied / durationMs) * 1000), objectsPerSec: Math.round((o.copied / durationMs) * 1000 * 100) / 100 },
     failures: failures.length,
@@ -45,6 +47,7 @@ export async function writeReport(ctx: ActivityContext, input: ReportInput): Pro
     `status:    ${status}${input.error ? ` — ${input.error}` : ''}`,
     `started:   ${summary.startedAt}   duration: ${formatDuration(durationMs)}   rounds: ${input.rounds}`,
     `objects:   ${total} total, ${o.copied} copied, ${o.skipped} skipped, ${o.failed} failed, ${o.verified} verified, ${o.excluded} excluded by filter`,
+    `verified by: ${formatVerifiedBy(input.verifiedBy)} (objects per check; \`size\` alone compares no checksum)`,
     `bytes:     ${formatBytes(input.bytes.copied)} copied, ${formatBytes(input.bytes.skipped)} skipped, ${formatBytes(input.bytes.failed)} failed`,
     `rate:      ${formatBytes(summary.throughput.bytesPerSec)}/s, ${summary.throughput.objectsPerSec} objects/s`,
     `failures:  ${failures.length}${failures.length ? ` (see failures.jsonl)` : ''}`,

@@ -1,38 +1,48 @@
 /**
  * One source object: the filter and overwrite decision, then a server-side copy, a single put (small objects read
  * whole, larger ones streamed through the bandwidth tap) or a multipart copy (multipart.ts), with inline checksum
- * checks. Per-object errors are retried in place (OBJECT_ATTEMPTS, back-off honouring Retry-After), then recorded.
+ * checks. Per-object errors are retried in place (OBJECT_ATTEMPTS, back-off honouring Retry-After), then recorded;
+ * an error of no known class at most UNEXPECTED_ATTEMPTS times, then recorded as an UnexpectedError naming the key.
  */
 import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { ObjectInfo } from '../storage/provider';
+import type { ObjectInfo, PutResult } from '../storage/provider';
 import { ThrottledTap } from './throttle';
 import { isMd5Etag, overwriteDecision } from './range';
 import { copyMultipart } from './multipart';
 import { verifyObject } from './verify';
+import { CopyChecks, compareCopied, compareSourceEtag, compareWritten, inPlaceChecks, settleChecks } from './checks';
 import { checkUnchanged, readWhole, sourceRead, tapped } from './source-read';
 import { OBJECT_ATTEMPTS, PausedError, copied, recordFailure, serverSide, wantChecksums, type Batch, type Outcome } from './batch';
 import { ferryMetrics, FerryMetric } from './metrics';
 import { mapKey } from '../common/keys';
 import { headerMetadata } from '../common/metadata';
-import { ChecksumMismatchError, ObjectTooLargeError, SizeMismatchError, ThrottledError } from '../common/errors';
-import { retry } from '../common/retry';
+import type { Check } from '../common/progress';
+import { ChecksumUnavailableError, ObjectTooLargeError, SizeMismatchError, ThrottledError } from '../common/errors';
+import { retryBounded } from '../common/retry';
 
 /** Objects up to this size are read whole, then written in one request write (a streamed copy's tap buffers as much). */
 const BUFFERED_PUT_BYTES = 256 * 1024;
 
+/** What happened to one object; `checks`: what an object found in place (or verified) was compared by besides its size. */
+export interface ObjectResult {
+  outcome: Outcome;
+  checks?: readonly Check[];
+}
+
 /** Decides and performs the work for one source object; returns what happened. Per-object failures are recorded, not thrown. */
-export async function processObject(batch: Batch, o: ObjectInfo, index: Map<string, ObjectInfo>, include: (k: string) => boolean, verifyOnly: boolean): Promise<Outcome> {
+export async function processObject(batch: Batch, o: ObjectInfo, index: Map<string, ObjectInfo>, include: (k: string) => boolean, verifyOnly: boolean): Promise<ObjectResult> {
   const job = batch.input.job;
   const rel = job.source.prefix && o.key.startsWith(job.source.prefix) ? o.key.slice(job.source.prefix.length) : o.key;
-  if (!include(rel)) return 'excluded';
+  if (!include(rel)) return { outcome: 'excluded' };
   // lastModified 0 = unknown (an http source without Last-Modified): never excluded by time.
-  if (job.filter.modifiedSince !== undefined && o.lastModified > 0 && o.lastModified < job.filter.modifiedSince) return 'excluded';
+  if (job.filter.modifiedSince !== undefined && o.lastModified > 0 && o.lastModified < job.filter.modifiedSince) return { outcome: 'excluded' };
   const dstKey = mapKey(o.key, job.source.prefix, job.destination.prefix);
   const existing = index.get(dstKey);
   try {
-    return await retry(() => attemptObject(batch, o, dstKey, existing, verifyOnly), {
+    // An error of no known class (a bug) gets UNEXPECTED_ATTEMPTS attempts, then is recorded as an UnexpectedError.
+    const what = { operation: verifyOnly ? 'verify' : 'copy', bucket: batch.src.bucket, key: o.key };
+    return await retryBounded(what, () => attemptObject(batch, o, dstKey, existing, verifyOnly), {
       attempts: OBJECT_ATTEMPTS,
       baseMs: 1000,
       signal: batch.signal,
@@ -42,26 +52,36 @@ export async function processObject(batch: Batch, o: ObjectInfo, index: Map<stri
     if (batch.signal.aborted) throw batch.signal.reason instanceof PausedError ? batch.signal.reason : e;
     noteThrottled(batch, e);
     recordFailure(batch, o, e);
-    return 'failed';
+    return { outcome: 'failed' };
   }
 }
 
 /** One attempt at an object: verify it (verify-only jobs), or decide by the overwrite policy and copy it. */
-async function attemptObject(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined, verifyOnly: boolean): Promise<Outcome> {
+async function attemptObject(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined, verifyOnly: boolean): Promise<ObjectResult> {
   if (batch.objectRate.limit) await batch.objectRate.take(1, batch.signal);
-  if (verifyOnly) {
-    await verifyObject(batch, o, dstKey, existing);
-    return 'skipped';
-  }
+  if (verifyOnly) return { outcome: 'skipped', checks: await verifyObject(batch, o, dstKey, existing) };
   const decision = overwriteDecision(batch.input.job.overwrite, o, existing, batch.src.capabilities.etagIsMd5, batch.dst.capabilities.etagIsMd5);
-  if (decision !== 'copy') return decision;
+  if (decision === 'skipped') return { outcome: 'skipped', checks: foundInPlace(batch, o, dstKey, existing) };
+  if (decision !== 'copy') return { outcome: decision };
   ferryMetrics.add(FerryMetric.transfersInFlight, 1);
   try {
     await copyObject(batch, o, dstKey);
   } finally {
     ferryMetrics.add(FerryMetric.transfersInFlight, -1);
   }
-  return 'copied';
+  return { outcome: 'copied' };
+}
+
+/**
+ * The checks of an object found in place. `checksum-strict` takes no object on size and time alone: one with no MD5
+ * ETag on both sides fails (so a retry round cannot pass an object whose copy failed the strict check).
+ */
+function foundInPlace(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined): Check[] {
+  const checks = inPlaceChecks(batch, o, existing);
+  if (batch.input.job.verify === 'checksum-strict' && !checks.length) {
+    throw new ChecksumUnavailableError(`${dstKey} is at the destination with the same size, but no checksum of both sides compares them`);
+  }
+  return checks;
 }
 
 function noteThrottled(batch: Batch, e: unknown): void {
@@ -80,8 +100,8 @@ async function copyObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<
   if (serverSide(batch) && o.size <= dst.capabilities.maxServerSideCopy && !useMultipart) {
     // Server-side copies count against the bandwidth limit too: operators throttle to spare the source.
     await batch.bandwidth.take(o.size, batch.signal);
-    await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, { signal: batch.signal });
-    copied(batch, dstKey, o);
+    const res = await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, { signal: batch.signal });
+    copied(batch, dstKey, o, await copiedChecks(batch, o, dstKey, res));
     return;
   }
   if (useMultipart) return copyMultipart(batch, o, dstKey);
@@ -90,12 +110,12 @@ async function copyObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<
 
 /** Copies one object with a single GET and PUT: read whole when small, else streamed. */
 async function putObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
-  const { src, dst, input } = batch;
+  const { src, dst } = batch;
   const small = o.size <= BUFFERED_PUT_BYTES;
   // A small object's bandwidth is taken before its GET: an open response must never wait on an abortable sleep
   // (a pause would abort it with its body unread).
   if (small) await batch.bandwidth.take(o.size, batch.signal);
-  const got = await sourceRead(() => src.get(o.key, { signal: batch.signal }));
+  const got = await sourceRead(() => src.get(o.key, { expectedSize: o.size, signal: batch.signal }));
   try {
     checkUnchanged(o, got.info);
     got.info.metadata = headerMetadata(o.key, got.info.metadata, dst.capabilities.metadata);
@@ -103,7 +123,7 @@ async function putObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<v
     got.body.destroy();
     throw e;
   }
-  const md5 = wantChecksums(batch) && (dst.capabilities.etagIsMd5 || (src.capabilities.etagIsMd5 && isMd5Etag(o.etag))) ? createHash('md5') : undefined;
+  const md5 = wantChecksums(batch) ? createHash('md5') : undefined;
   let body: Readable | Buffer;
   let tap: ThrottledTap | undefined;
   if (small) {
@@ -117,23 +137,20 @@ async function putObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<v
   }
   const res = await dst.put(dstKey, body, { size: o.size, contentType: got.info.contentType, metadata: got.info.metadata, signal: batch.signal });
   if (tap && tap.bytes !== o.size) throw new SizeMismatchError(`read ${tap.bytes} bytes of ${o.size} from the source`);
-  if (md5) {
-    const sum = md5.digest('hex');
-    if (src.capabilities.etagIsMd5 && isMd5Etag(o.etag) && o.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`source MD5 ${sum} differs from the source ETag ${o.etag}`);
-    if (dst.capabilities.etagIsMd5 && isMd5Etag(res.etag) && res.etag.toLowerCase() !== sum) throw new ChecksumMismatchError(`destination ETag ${res.etag} differs from the MD5 of the bytes sent (${sum})`);
-    if (input.job.verify === 'content') await compareContent(batch, dstKey, sum);
-  }
-  copied(batch, dstKey, o);
+  if (!md5) return copied(batch, dstKey, o);
+  const sent = { md5: md5.digest('hex') };
+  const checks = new CopyChecks();
+  compareSourceEtag(batch, o, sent.md5, checks);
+  compareWritten(batch, res, sent, checks);
+  copied(batch, dstKey, o, await settleChecks(batch, o, dstKey, checks, sent));
 }
 
-/** Re-reads the destination and compares its MD5 with the source's (verify: content). */
-async function compareContent(batch: Batch, dstKey: string, expectedMd5: string): Promise<void> {
-  const got = await batch.dst.get(dstKey, { signal: batch.signal });
-  const h = createHash('md5');
-  await pipeline(got.body, async function* (source: AsyncIterable<Buffer>) {
-    for await (const c of source) h.update(c);
-    yield* [];
-  });
-  const sum = h.digest('hex');
-  if (sum !== expectedMd5) throw new ChecksumMismatchError(`destination content MD5 ${sum} differs from the source's ${expectedMd5}`);
+/** The checks of a server-side copy (none unless the job verifies checksums or content). */
+async function copiedChecks(batch: Batch, o: ObjectInfo, dstKey: string, res: PutResult): Promise<Check[]> {
+  if (!wantChecksums(batch)) return [];
+  const checks = new CopyChecks();
+  compareCopied(batch, o, res, checks);
+  // Read back, the destination compares with the source's MD5 ETag when it has one, else with the source read again.
+  const sourceMd5 = batch.src.capabilities.etagIsMd5 && isMd5Etag(o.etag) ? o.etag.toLowerCase() : undefined;
+  return settleChecks(batch, o, dstKey, checks, sourceMd5 ? { md5: sourceMd5 } : undefined);
 }

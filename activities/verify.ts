@@ -1,36 +1,34 @@
-/** Verification: a verify-only job's per-object comparison, and the size check of copied objects after each window. */
-import { pipeline } from 'node:stream/promises';
-import type { ObjectInfo, ObjectProvider } from '../storage/provider';
-import { ThrottledTap } from './throttle';
-import { comparePositions, destinationIndex, isMd5Etag } from './range';
-import { Crc64 } from '../storage/checksum/crc64';
-import { recordFailure, type Batch } from './batch';
+/**
+ * Verification: a verify-only job's per-object comparison, and the size check of copied objects after each window,
+ * which counts each under the checks made during its copy (checks.ts).
+ */
+import type { ObjectInfo } from '../storage/provider';
+import { comparePositions, destinationIndex } from './range';
+import { countVerified, recordFailure, type Batch } from './batch';
+import { inPlaceChecks, readDigest } from './checks';
 import { compareKeys, mapKey } from '../common/keys';
-import { addCounters, type Counters } from '../common/progress';
-import { ChecksumMismatchError, NotFoundError, SizeMismatchError } from '../common/errors';
+import { addCounters, type Check, type Counters } from '../common/progress';
+import { ChecksumMismatchError, ChecksumUnavailableError, NotFoundError, SizeMismatchError } from '../common/errors';
 
-/** Verify-only jobs: compares one object with its destination copy by the job's verify mode. */
-export async function verifyObject(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined): Promise<void> {
+/**
+ * Verify-only jobs: compares one object with its destination copy by the job's verify mode; returns the checks
+ * besides size. `checksum` compares MD5 ETags when both sides have one, else both sides' content (CRC-64);
+ * `checksum-strict` fails with ChecksumUnavailableError instead of reading them.
+ */
+export async function verifyObject(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined): Promise<Check[]> {
   if (!existing) throw new NotFoundError(`missing at the destination (${dstKey})`, { code: 'MissingAtDestination' });
   if (existing.size !== o.size) throw new SizeMismatchError(`destination has ${existing.size} bytes, source ${o.size}`);
   const mode = batch.input.job.verify;
-  if (mode === 'none' || mode === 'size') return;
-  if (mode === 'checksum' && batch.src.capabilities.etagIsMd5 && batch.dst.capabilities.etagIsMd5 && isMd5Etag(o.etag) && isMd5Etag(existing.etag)) {
-    if (o.etag.toLowerCase() !== existing.etag.toLowerCase()) throw new ChecksumMismatchError(`ETag ${existing.etag} at the destination, ${o.etag} at the source`);
-    return;
+  if (mode === 'none' || mode === 'size') return [];
+  const etags = mode === 'content' ? [] : inPlaceChecks(batch, o, existing);
+  if (etags.length) {
+    if (o.etag!.toLowerCase() !== existing.etag!.toLowerCase()) throw new ChecksumMismatchError(`ETag ${existing.etag} at the destination, ${o.etag} at the source`);
+    return etags;
   }
-  const digest = async (p: ObjectProvider, key: string) => {
-    const got = await p.get(key, { signal: batch.signal });
-    const h = new Crc64();
-    const tap = new ThrottledTap(batch.bandwidth, batch.signal, undefined, [h]);
-    await pipeline(got.body, tap, async function* (s: AsyncIterable<Buffer>) {
-      for await (const _ of s) void _;
-      yield* [];
-    });
-    return h.toString();
-  };
-  const [a, c] = await Promise.all([digest(batch.src, o.key), digest(batch.dst, dstKey)]);
+  if (mode === 'checksum-strict') throw new ChecksumUnavailableError(`no checksum of both sides compares ${dstKey} with its source (no MD5 ETags)`);
+  const [a, c] = await Promise.all([readDigest(batch, batch.src, o.key, 'crc64'), readDigest(batch, batch.dst, dstKey, 'crc64')]);
   if (a !== c) throw new ChecksumMismatchError(`content differs: CRC-64 ${c} at the destination, ${a} at the source`);
+  return ['content'];
 }
 
 /**
@@ -55,10 +53,16 @@ export async function verifySizes(batch: Batch, signal: AbortSignal, upTo?: stri
     const dstKey = mapKey(o.key, batch.input.job.source.prefix, batch.input.job.destination.prefix);
     const d = index.get(dstKey);
     const err = !d ? new NotFoundError(`copied object is missing at the destination (${dstKey})`, { code: 'MissingAfterCopy' }) : d.size !== o.size ? new SizeMismatchError(`destination has ${d.size} bytes after the copy, source ${o.size}`) : undefined;
-    const c: Partial<Counters> = err ? { copied: -1, failed: 1 } : { verified: 1 };
+    const checks = batch.checksOf.get(o.key) ?? [];
+    batch.checksOf.delete(o.key);
+    if (!err) {
+      countVerified(batch, o.size, checks);
+      continue;
+    }
+    const c: Partial<Counters> = { copied: -1, failed: 1 };
     addCounters(batch.checkpoint.objects, c);
-    addCounters(batch.checkpoint.bytes, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v! * o.size])));
-    if (err) recordFailure(batch, o, err);
+    addCounters(batch.checkpoint.bytes, { copied: -o.size, failed: o.size });
+    recordFailure(batch, o, err);
   }
   // Synchronously with the counters above: no heartbeat may carry both the verified counts and the list.
   batch.verifying = [];

@@ -109,7 +109,7 @@ function causeChain(err: Error): string {
   let out = '';
   let e: unknown = err.cause;
   for (let depth = 0; e && depth < 6; depth++) {
-    out += `\ncaused by: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    out += `\ncaused by: ${e instanceof Error ? (e.stack ?? e.message) : errorMessage(e)}`;
     e = (e as { cause?: unknown }).cause;
   }
   return out;

@@ -6,7 +6,7 @@
 import { WorkflowNotFoundError, WorkflowExecutionAlreadyStartedError, ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { jobWorkflowId, type JobSpec, type EndpointConfig } from '../common/job';
-import type { JobProgress, JobResult } from '../common/progress';
+import { addVerifiedBy, emptyVerifiedBy, type JobProgress, type JobResult } from '../common/progress';
 import type { BatchCheckpoint, TaskOutcome } from '../common/contracts';
 import { FerryJob, FerryPhase } from '../common/search-attributes';
 import { errorMessage } from '../common/errors';
@@ -172,6 +172,7 @@ async function withInFlightTasks(client: Client, p: JobProgress, timeoutMs: numb
   if (!ids.length) return p;
   const objects = { ...p.objects };
   const bytes = { ...p.bytes };
+  const verifiedBy = addVerifiedBy(emptyVerifiedBy(), p.verifiedBy);
   const keys = ['copied', 'skipped', 'failed', 'verified', 'excluded'] as const;
   const add = (c: Partial<Record<(typeof keys)[number], number>> | undefined, into: typeof objects) => {
     for (const k of keys) into[k] += c?.[k] ?? 0;
@@ -184,11 +185,13 @@ async function withInFlightTasks(client: Client, p: JobProgress, timeoutMs: numb
           const [done, d] = await Promise.all([h.query<TaskOutcome>('taskProgress'), h.describe()]);
           add(done.objects, objects);
           add(done.bytes, bytes);
+          addVerifiedBy(verifiedBy, done.verifiedBy);
           const data = d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
           if (data) {
             const cp = JSON.parse(Buffer.from(data).toString()) as BatchCheckpoint;
             add(cp.objects, objects);
             add(cp.bytes, bytes);
+            addVerifiedBy(verifiedBy, cp.verifiedBy);
           }
         });
       } catch {
@@ -196,7 +199,7 @@ async function withInFlightTasks(client: Client, p: JobProgress, timeoutMs: numb
       }
     }),
   );
-  return { ...p, objects, bytes };
+  return { ...p, objects, bytes, verifiedBy };
 }
 
 /**

@@ -3,9 +3,10 @@
  * periodic lines (logs, CI), the `ferry status` snapshot and the final summary. No I/O, no clocks: callers
  * pass `now` and the terminal width, so every function is unit-tested.
  */
-import type { Counters, JobProgress, JobResult } from '../common/progress';
+import { emptyVerifiedBy, formatVerifiedBy, type Counters, type JobProgress, type JobResult, type VerifiedBy } from '../common/progress';
 import { formatBytes, formatDuration } from '../common/units';
 import { ExitCode } from './errors';
+import type { QuirksReport } from '../common/contracts';
 
 /** Objects and bytes finished so far (copied, skipped, failed or excluded by a filter) and listed so far. */
 export interface Done {
@@ -123,6 +124,7 @@ export function renderStatus(p: JobProgress, now: number, workflowId: string): s
     `  progress ${renderBar(d.fraction, 30)} ${percent(d.fraction).trim()}  running ${formatDuration(Math.max(0, now - p.startedAt))}  ${etaLabel(p)}`,
     row('objects', p.objects, formatCount),
     row('bytes', p.bytes, formatBytes),
+    ...(p.verifiedBy ? [`  verified by ${formatVerifiedBy(p.verifiedBy)}`] : []),
     `  tasks    ${p.tasks.done}/${p.tasks.planned} done, ${p.tasks.inFlight} in flight, ${p.tasks.failed} with failures; listing ${p.listingDone ? 'done' : 'in progress'}`,
     `  rate     ${formatBytes(p.rateBytesPerSec)}/s, ${p.rateObjectsPerSec} objects/s${p.throttleEvents ? `; store throttled us ${p.throttleEvents}×` : ''}${p.partsResumed ? `; ${formatCount(p.partsResumed)} multipart parts reused after a resume` : ''}`,
     `  limits   bandwidth ${l.bandwidth !== undefined ? `${formatBytes(l.bandwidth)}/s` : 'unlimited'}, objects/s ${l.objectsPerSecond ?? 'unlimited'}, ${l.tasks} tasks × ${l.objects} objects in flight`,
@@ -146,6 +148,11 @@ export interface SummaryJson {
   rounds: number;
   /** Multipart parts reused after a resume (a killed or detached worker's large object continued). */
   partsResumed: number;
+  /**
+   * Verified objects by check: an object counts under every check it passed (`size` alone: no checksum compared).
+   * Absent for jobs that ran before checks were counted.
+   */
+  verifiedBy?: VerifiedBy;
   reportPath?: string;
   error?: string;
 }
@@ -153,7 +160,16 @@ export interface SummaryJson {
 const pickCounters = (c: Counters & { total: number }) => ({ total: c.total, copied: c.copied, skipped: c.skipped, failed: c.failed, verified: c.verified, excluded: c.excluded });
 
 export function summaryJson(r: JobResult): SummaryJson {
-  const out: SummaryJson = { name: r.name, status: r.status, objects: pickCounters(r.objects), bytes: pickCounters(r.bytes), durationMs: r.durationMs, rounds: r.rounds, partsResumed: r.partsResumed ?? 0 };
+  const out: SummaryJson = {
+    name: r.name,
+    status: r.status,
+    objects: pickCounters(r.objects),
+    bytes: pickCounters(r.bytes),
+    durationMs: r.durationMs,
+    rounds: r.rounds,
+    partsResumed: r.partsResumed ?? 0,
+  };
+  if (r.verifiedBy) out.verifiedBy = { ...emptyVerifiedBy(), ...r.verifiedBy };
   if (r.reportPath) out.reportPath = r.reportPath;
   if (r.error) out.error = r.error;
   return out;
@@ -181,10 +197,21 @@ export function renderSummary(r: JobResult): string {
     head,
     `  objects  ${formatCount(o.total)} total: ${formatCount(o.copied)} copied, ${formatCount(o.skipped)} skipped, ${formatCount(o.failed)} failed, ${formatCount(o.verified)} verified${o.excluded ? ` (${formatCount(o.excluded)} excluded by filter)` : ''}`,
     `  bytes    ${formatBytes(b.total)} total: ${formatBytes(b.copied)} copied, ${formatBytes(b.skipped)} skipped, ${formatBytes(b.failed)} failed`,
+    ...(r.verifiedBy ? [`  verified by ${formatVerifiedBy(r.verifiedBy)}`] : []),
     `  rate     ${formatBytes(rate)}/s${r.rounds > 1 ? `   rounds ${r.rounds} (failed tasks retried)` : ''}`,
   ];
   if (r.status === 'completed-with-failures' && r.error) lines.push(`  error    ${r.error}`);
   if (r.reportPath) lines.push(`  report   ${r.reportPath}`);
   if (r.status === 'completed-with-failures') lines.push(`The failure list is in the report (ferry report ${r.name}); \`ferry retry ${r.name}\` copies what is still missing.`);
   return lines.join('\n');
+}
+
+/**
+ * One line on the quirks a side runs with: preset (named by the job or the type's default), overrides and, once
+ * probed, what the store showed. E.g. `source: preset minio, overrides listVersion=1; start-after honoured, ETag md5-like`.
+ */
+export function renderQuirks(side: 'source' | 'destination', r: QuirksReport): string {
+  const parts = [`${side}: preset ${r.preset}${r.presetFrom === 'default' ? ' (default)' : ''}`, r.overrides.length ? `overrides ${r.overrides.join(', ')}` : 'no overrides', `ListObjects V${r.listVersion}`];
+  const probed = [r.startAfter !== 'untested' ? `start-after ${r.startAfter}` : '', r.etag !== 'untested' ? `ETag ${r.etag}` : ''].filter(Boolean);
+  return `${parts.join(', ')}${probed.length ? `; probed: ${probed.join(', ')}` : ''}`;
 }

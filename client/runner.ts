@@ -13,7 +13,8 @@ import { ensureEmbeddedServer, ferryHome, findRunningServer, hasDatabase, startE
 import { ExitCode, JobStateError } from './errors';
 import { info, progressSink, type Io } from './io';
 import { queryProgress, runInput, specDifferences, startOrAttach, waitForOutcome, type Outcome } from './jobs';
-import { exitCodeForResult, renderProgressLine, renderProgressPlain, renderSummary, summaryJson } from './render';
+import { exitCodeForResult, renderProgressLine, renderProgressPlain, renderQuirks, renderSummary, summaryJson } from './render';
+import { describeQuirks } from '../activities/quirks-probe';
 import type { InProcessWorker } from './in-process-worker';
 import type { CliOptions } from './cli';
 import { mark } from './timing';
@@ -233,6 +234,14 @@ export async function startSessionWorker(session: Session, opts: CliOptions, io:
   });
 }
 
+/** The preset and overrides of each s3/oss side (preflight on the worker probes the store and says where it differs). */
+function sayQuirks(spec: JobSpec, say: (line: string) => void): void {
+  for (const side of ['source', 'destination'] as const) {
+    const q = describeQuirks(spec[side]);
+    if (q) say(`  ${renderQuirks(side, q)}`);
+  }
+}
+
 export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec>), opts: CliOptions, io: Io, how: RunHow): Promise<number> {
   const say = info(io, opts.json);
   const resolveSpec = typeof job === 'function' ? job : async () => job;
@@ -290,7 +299,10 @@ export async function runJobHere(job: JobSpec | ((s: Session) => Promise<JobSpec
       const diff = running ? specDifferences(running.spec, spec) : [];
       say(`Attached to the running job ${workflowId} (run ${runId}): it continues where it is.`);
       if (diff.length) say(`Note: the running job was started with other settings (${diff.slice(0, 5).join(', ')}${diff.length > 5 ? ', …' : ''}); its own settings apply. Change limits live with \`ferry throttle ${spec.name}\`.`);
-    } else say(`Started ${how.verb} ${workflowId} (run ${runId}).`);
+    } else {
+      say(`Started ${how.verb} ${workflowId} (run ${runId}).`);
+      sayQuirks(spec, say);
+    }
 
     worker = await starting;
     mark('worker running');

@@ -1,6 +1,7 @@
 /** Inputs and results that cross workflow and activity boundaries. Plain JSON, small, no secrets. */
-import type { JobSpec, Limits } from './job';
-import type { Counters, FailureRecord, JobPhase } from './progress';
+import type { EndpointConfig, JobSpec, Limits } from './job';
+import type { Counters, FailureRecord, JobPhase, VerifiedBy } from './progress';
+import type { Preset } from '../storage/quirks';
 
 /** A contiguous slice of the source in listing order: positions (startAfter, last]. */
 export interface KeyRange {
@@ -62,6 +63,8 @@ export interface TaskOutcome {
   throttleEvents: number;
   /** Multipart parts found already uploaded when a batch resumed a large object (not re-sent). */
   partsResumed: number;
+  /** Verified objects by check (absent: counted before checks were recorded, or nothing verified). */
+  verifiedBy?: VerifiedBy;
   /** The task itself failed (not only some objects): e.g. the destination became unwritable. */
   error?: string;
 }
@@ -98,12 +101,15 @@ export interface BatchCheckpoint {
   failuresRecorded: number;
   throttleEvents: number;
   partsResumed: number;
+  /** Verified objects by check, as `objects.verified` counts them. */
+  verifiedBy?: VerifiedBy;
   /**
    * Objects copied by this or an earlier attempt and not yet size-verified (verification runs at the end of the
-   * batch): source key, size, and the listing position when it differs from the key. A retried attempt verifies
-   * them too, so `verified` stays exact across worker crashes and server outages. Capped in size (heartbeats).
+   * batch): source key, size, the listing position when it differs from the key (or when checks follow), and the
+   * checks made during the copy (comma-separated `Check` names). A retried attempt verifies them too, so
+   * `verified` stays exact across worker crashes and server outages. Capped in size (heartbeats).
    */
-  copiedUnverified?: ([key: string, size: number] | [key: string, size: number, position: string])[];
+  copiedUnverified?: ([key: string, size: number] | [key: string, size: number, position: string] | [key: string, size: number, position: string, checks: string])[];
 }
 
 export interface MultipartCheckpoint {
@@ -112,8 +118,11 @@ export interface MultipartCheckpoint {
   sourceSize: number;
   sourceModified: number;
   partSize: number;
-  /** Completed parts: number, etag, size, crc64 (for whole-object combination). */
-  parts: { partNumber: number; etag: string; size: number; crc64?: string }[];
+  /**
+   * Completed parts: number, etag, size, crc64 (for whole-object combination), and `md5` true when the part's ETag
+   * was an MD5 equal to the MD5 of the bytes sent.
+   */
+  parts: { partNumber: number; etag: string; size: number; crc64?: string; md5?: boolean }[];
 }
 
 export interface BatchResult {
@@ -129,11 +138,31 @@ export interface BatchResult {
   failureCount: number;
   throttleEvents: number;
   partsResumed: number;
+  verifiedBy?: VerifiedBy;
+}
+
+/** The quirks one s3/oss side ran with (storage/quirks.ts) and what probing the store showed. Plain data. */
+export interface QuirksReport {
+  preset: Preset;
+  /** `job`: named by `provider:`; `default`: the type's preset (aws for s3, alibaba for oss). */
+  presetFrom: 'job' | 'default';
+  /** The job's `quirks:` fields (and `forcePathStyle`) as `field=value`. */
+  overrides: string[];
+  /** The ListObjects version the job lists with after probing. */
+  listVersion: 1 | 2;
+  /** Whether a listing after the first key began after it; `untested` with fewer than two keys. */
+  startAfter: 'honoured' | 'ignored' | 'untested';
+  /** Shape of the first listed object's ETag (`md5-like` = 32 hex); `untested` when nothing is listed. */
+  etag: 'md5-like' | 'other' | 'untested';
+  /** Where the store contradicts the preset, in words. */
+  notes: string[];
 }
 
 export interface PreflightResult {
   sourceObjectsSeen: number;
   warnings: string[];
+  /** Per s3/oss side; absent for fs/http sides (and in results of workers older than quirks). */
+  quirks?: { source?: QuirksReport; destination?: QuirksReport };
 }
 
 export interface ReportInput {
@@ -144,6 +173,8 @@ export interface ReportInput {
   finishedAt: number;
   objects: Counters;
   bytes: Counters;
+  /** Verified objects by check. */
+  verifiedBy?: VerifiedBy;
   rounds: number;
   /** For each task that ran more than once, the last round it ran in: only that round's failures count. */
   lastRoundOfTask: Record<string, number>;
@@ -156,4 +187,31 @@ export interface ReportInput {
 export interface ReportResult {
   path: string;
   failures: number;
+}
+
+// ---------------------------------------------------------------- back-to-origin (activities/back-to-origin.ts)
+
+export interface BackToOriginOnInput {
+  destination: EndpointConfig;
+  /** Where a missing key is fetched from, ending in `/` (default for s3/oss sources: `defaultOriginUrl`, common/origin-url.ts). */
+  originUrl: string;
+  /** Pass the reader's query string on to the origin (default false). */
+  passQueryString?: boolean;
+}
+
+export interface BackToOriginOnResult {
+  /** Whether the destination now has Ferry's rule (false: the store has no back-to-origin; see `note`). */
+  applied: boolean;
+  /** The destination's configuration from before Ferry's rule (OSS: website configuration XML; null: none), for backToOriginOff. */
+  previous: string | null;
+  /** Ferry's rule as the store holds it (OSS: the `<RoutingRule>` XML). */
+  rule?: string;
+  /** Why nothing was applied, or that the rule was already set (a retried activity). */
+  note?: string;
+}
+
+export interface BackToOriginOffInput {
+  destination: EndpointConfig;
+  /** `previous` from backToOriginOn: put back exactly (null: the destination had no configuration). */
+  previous: string | null;
 }

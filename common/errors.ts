@@ -167,6 +167,53 @@ export class RedirectRefusedError extends FerryError {
   static override readonly errorName: string = 'RedirectRefusedError';
 }
 
+/**
+ * Thrown when a listing does not advance: the server ignored the start position (`start-after`, and the V1 `marker`
+ * tried after it), or said the listing goes on without a key past it. Listing again would return the same keys
+ * forever. Names the endpoint, bucket and the key it was stuck at; not retried (the same request gets the same answer).
+ */
+export class ListingNotAdvancingError extends FerryError {
+  static override readonly errorName: string = 'ListingNotAdvancingError';
+}
+
+/**
+ * Thrown when a listing page is not in key order in a way that cannot be repaired: keys at or before the page's
+ * start position mixed with new ones, or a key listed twice. Continuing would skip or repeat keys. Not retried.
+ */
+export class ListingOutOfOrderError extends FerryError {
+  static override readonly errorName: string = 'ListingOutOfOrderError';
+}
+
+/**
+ * Thrown with `verify: checksum-strict` when the destination reported no checksum of a copied object that Ferry could
+ * compare with the bytes it sent (no MD5 ETag, no CRC-64 or other stored checksum): the object fails rather than be
+ * re-read or counted as checksum-verified. Code `ChecksumUnavailable`; not retried (the server will answer the same).
+ */
+export class ChecksumUnavailableError extends FerryError {
+  static override readonly errorName: string = 'ChecksumUnavailableError';
+  constructor(message: string, opts: { code?: string; status?: number; cause?: unknown } = {}) {
+    super(message, { code: 'ChecksumUnavailable', ...opts });
+  }
+}
+
+/**
+ * Thrown when a listing answer holds a value that cannot be read (e.g. an `encoding-type=url` key that is not valid
+ * percent-encoding). Names the raw value and the bucket; not retried (the same request gets the same answer).
+ */
+export class InvalidListingError extends FerryError {
+  static override readonly errorName: string = 'InvalidListingError';
+}
+
+/**
+ * Thrown when an error of no known class (a bug, a library's odd failure: a `TypeError`, a `URIError`, a thrown
+ * string) outlasted its in-activity attempts ({@link UNEXPECTED_ATTEMPTS}). Names the operation, bucket and key and
+ * the original error's name and message (the original is the `cause`). Code `Unexpected`; not retried by Temporal
+ * (retrying a bug for hours helps nobody); not job-fatal: the object or range is reported and the job goes on.
+ */
+export class UnexpectedError extends FerryError {
+  static override readonly errorName: string = 'UnexpectedError';
+}
+
 /** Every error class of this module: what the lists below are derived from. */
 export const FERRY_ERROR_CLASSES: readonly ErrorKind[] = [
   FerryError,
@@ -186,6 +233,11 @@ export const FERRY_ERROR_CLASSES: readonly ErrorKind[] = [
   InvalidMetadataError,
   SymlinkSkippedError,
   RedirectRefusedError,
+  InvalidListingError,
+  UnexpectedError,
+  ChecksumUnavailableError,
+  ListingNotAdvancingError,
+  ListingOutOfOrderError,
 ];
 
 /** Names of the classes Temporal must never retry (fed to `nonRetryableErrorTypes`): every non-retryable class. */
@@ -223,8 +275,86 @@ export function errorClass(err: unknown): string {
   return 'Error';
 }
 
-/** One-line message of any thrown value, without stack. */
+/**
+ * One-line message of any thrown value, without stack, never `[object Object]`: an Error's message (its name when it
+ * has none), a string as is, an object by its useful fields ({@link describeObject}).
+ */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  let text: string;
+  if (err instanceof Error) text = stringField(err.message) ?? stringField(err.name) ?? 'Error';
+  else if (typeof err === 'object' && err !== null) text = describeObject(err);
+  else text = err === undefined || err === null ? 'an empty error value' : String(err);
+  return withoutObjectText(text);
+}
+
+/** `text` with `[object Object]` (an object concatenated into a message, e.g. urllib's `${method} ${url}`) named plainly. */
+export function withoutObjectText(text: string): string {
+  return text.replaceAll('[object Object]', 'an object');
+}
+
+/** A field as text when it is a non-empty string, a number or a boolean: an object would print as `[object Object]`. */
+export function stringField(v: unknown): string | undefined {
+  if (typeof v === 'string') return v || undefined;
+  return typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+}
+
+/** A thrown non-Error object by its name or code, message, method and URL, and status; else by its fields. */
+function describeObject(o: object): string {
+  const f = o as Record<string, unknown>;
+  const request = [stringField(f.method), urlText(f.url ?? f.path)].filter(Boolean).join(' ');
+  const status = stringField(f.status ?? f.statusCode);
+  const parts = [stringField(f.name) ?? stringField(f.code), stringField(f.message), request, status && `status ${status}`].filter(Boolean);
+  return parts.length ? parts.join(' — ') : fieldsText(o);
+}
+
+/** A URL given as a string, a URL object or request options (`{ host, path }`), with its query masked (signatures). */
+function urlText(v: unknown): string | undefined {
+  const u = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  const text = typeof v === 'string' ? v : (stringField(u.href) ?? `${stringField(u.host ?? u.hostname) ?? ''}${stringField(u.pathname ?? u.path) ?? ''}`);
+  return text ? text.replace(/\?.*$/, '?…') : undefined;
+}
+
+/** Field names whose values a message must not show (a thrown request object may carry an STS token). */
+const SECRET_FIELD = /token|secret|password|signature|authori[sz]ation|credential|key/i;
+
+/** An object without the usual error fields: its type and up to 8 fields, values only when plain and not secret. */
+function fieldsText(o: object): string {
+  const type = stringField((o as { constructor?: { name?: unknown } }).constructor?.name) ?? 'object';
+  const fields = Object.entries(o).slice(0, 8).map(([k, v]) => (SECRET_FIELD.test(k) || stringField(v) === undefined ? k : `${k}=${JSON.stringify(v)}`));
+  return fields.length ? `a thrown ${type} {${fields.join(', ')}}` : `a thrown ${type} without a message`;
+}
+
+/** Attempts an error of no known class gets inside an activity before it is reported as {@link UnexpectedError}. */
+export const UNEXPECTED_ATTEMPTS = 3;
+
+/** True for an error of no known class: not a Ferry error, not an abort (a bug, a library's oddity). */
+export function isUnknownError(err: unknown): boolean {
+  return !(err instanceof FerryError) && !isAbortError(err);
+}
+
+/** What an operation was doing, for the message of an {@link UnexpectedError}. */
+export interface OperationContext {
+  /** What was done, e.g. `copy`, `list source`, `stat destination`. */
+  operation: string;
+  /** The bucket (fs root, list location) it was done on. */
+  bucket: string;
+  /** The object's key. */
+  key?: string;
+  /** The position a listing started after. */
+  after?: string;
+}
+
+/** The {@link UnexpectedError} reporting `err`, of no known class, after `attempts` attempts at `what`. */
+export function unexpectedError(err: unknown, what: OperationContext, attempts: number): UnexpectedError {
+  const key = what.key !== undefined ? ` key ${JSON.stringify(what.key)}` : '';
+  const after = what.after !== undefined ? ` after ${JSON.stringify(what.after)}` : '';
+  const message = `${what.operation} in bucket ${what.bucket}${key}${after}: unexpected ${thrownName(err)}: ${errorMessage(err)} (${attempts} attempt${attempts === 1 ? '' : 's'})`;
+  return new UnexpectedError(message, { code: 'Unexpected', cause: err });
+}
+
+/** The name of a thrown value: an Error's, an object's `name` field, else what it is (`thrown string`). */
+function thrownName(err: unknown): string {
+  if (err instanceof Error) return stringField(err.name) ?? 'Error';
+  const named = typeof err === 'object' && err !== null ? stringField((err as { name?: unknown }).name) : undefined;
+  return named ?? `thrown ${err === null ? 'null' : typeof err}`;
 }

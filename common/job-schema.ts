@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { parseRate, parseSize, parseTime } from './units';
 import { parseTimeOfDay } from './throttle-schedule';
+import { ChecksumAlgorithm } from '../storage/provider';
+import { PRESET_NAMES, resolveQuirks } from '../storage/quirks';
 
 const MiB = 1024 ** 2;
 
@@ -43,6 +45,40 @@ const time = z.union([z.number(), z.string(), z.date()]).transform((v, ctx) => {
 
 const positiveInt = (max: number) => z.number().int('must be a whole number').positive('must be greater than 0').max(max, `must be at most ${max}`);
 
+const checksumNames = Object.values(ChecksumAlgorithm) as [ChecksumAlgorithm, ...ChecksumAlgorithm[]];
+
+/** `quirks:` of an s3/oss endpoint: any preset field (storage/quirks.ts), multipart limits one by one. */
+const quirksSchema = z
+  .strictObject({
+    listVersion: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 (ListObjects, marker) or 2 (ListObjectsV2, start-after)' }),
+    listUrlEncoding: z.boolean(),
+    etagIsMd5: z.boolean(),
+    multipart: z.strictObject({ minPartSize: size('size', 1), maxPartSize: size('size', 1), maxParts: positiveInt(100_000) }).partial(),
+    serverSideCopy: z.boolean(),
+    maxServerSideCopy: size('size'),
+    checksums: z.array(z.enum(checksumNames, { error: (i) => `unknown checksum ${JSON.stringify(i.input)} (expected ${checksumNames.join(', ')})` })),
+    pathStyle: z.boolean(),
+    rangeRequests: z.boolean(),
+  })
+  .partial();
+
+type EndpointInput = { type: 's3' | 'oss' | 'fs' | 'http'; provider?: (typeof PRESET_NAMES)[number]; quirks?: z.output<typeof quirksSchema>; forcePathStyle?: boolean };
+
+/** Rules for `provider:` and `quirks:`: s3/oss only; oss speaks only OSS; the merged multipart limits make sense. */
+function checkQuirks(e: EndpointInput, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (e.type !== 's3' && e.type !== 'oss') {
+    if (e.provider) issue(['provider'], `only for type s3 or oss, not ${e.type}`);
+    if (e.quirks) issue(['quirks'], `only for type s3 or oss, not ${e.type}`);
+    return;
+  }
+  if (e.type === 'oss' && e.provider && e.provider !== 'alibaba') issue(['provider'], `type oss speaks the OSS protocol: only "alibaba" (use type s3 for ${e.provider})`);
+  if (e.type === 'oss' && e.quirks?.pathStyle !== undefined) issue(['quirks', 'pathStyle'], 'not used by type oss (always virtual-hosted)');
+  if (e.forcePathStyle !== undefined && e.quirks?.pathStyle !== undefined && e.forcePathStyle !== e.quirks.pathStyle) issue(['quirks', 'pathStyle'], 'contradicts forcePathStyle: give one of them');
+  const { minPartSize, maxPartSize } = resolveQuirks(e.type, e.provider, e.quirks).multipart;
+  if (minPartSize > maxPartSize) issue(['quirks', 'multipart', 'minPartSize'], `must not exceed maxPartSize (${minPartSize} > ${maxPartSize})`);
+}
+
 const endpointSchema = z
   .strictObject({
     type: z.enum(['s3', 'oss', 'fs', 'http'], { error: (i) => `unknown provider type ${JSON.stringify(i.input)} (expected s3, oss, fs or http)` }),
@@ -55,6 +91,10 @@ const endpointSchema = z
     list: z.string().min(1).optional(),
     /** s3: path-style addressing (default true for custom endpoints). */
     forcePathStyle: z.boolean().optional(),
+    /** s3/oss: the store's preset of quirks (storage/quirks.ts; default aws for s3, alibaba for oss). */
+    provider: z.enum(PRESET_NAMES, { error: (i) => `unknown provider preset ${JSON.stringify(i.input)} (expected one of ${PRESET_NAMES.join(', ')})` }).optional(),
+    /** s3/oss: fields of the preset overridden for this endpoint. */
+    quirks: quirksSchema.optional(),
     /** oss: request signature version (default v4). */
     signatureVersion: z.enum(['v1', 'v4']).optional(),
     /** fs: follow symbolic links whose real path stays under the root (default: report each link, follow none). */
@@ -63,6 +103,7 @@ const endpointSchema = z
     allowPrivateRedirects: z.boolean().optional(),
   })
   .superRefine((e, ctx) => {
+    checkQuirks(e, ctx);
     const need = (field: 'bucket' | 'path' | 'list', why: string) => {
       if (!e[field]) ctx.addIssue({ code: 'custom', path: [field], message: `required for type ${e.type}: ${why}` });
     };
@@ -106,7 +147,7 @@ export const jobFileSchema = z.strictObject({
     })
     .optional(),
   overwrite: z.enum(['never', 'if-different', 'if-newer', 'always']).optional(),
-  verify: z.enum(['none', 'size', 'checksum', 'content']).optional(),
+  verify: z.enum(['none', 'size', 'checksum', 'checksum-strict', 'content']).optional(),
   tasks: z.strictObject({ maxObjects: positiveInt(1_000_000).optional(), maxBytes: size('size', 1).optional() }).optional(),
   concurrency: z.strictObject({ tasks: positiveInt(500).optional(), objects: positiveInt(1024).optional() }).optional(),
   multipart: z.strictObject({ threshold: size('size', 5 * MiB).optional(), partSize: size('size', 100 * 1024).optional() }).optional(),

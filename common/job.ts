@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { InvalidConfigError } from './errors';
 import type { ThrottleWindow } from './throttle-schedule';
 import type { EndpointFields } from './job-schema';
+import type { PreflightResult, QuirksReport } from './contracts';
 
 export type { JobFile } from './job-schema';
 /** The schema module, loaded on first use (see common/job-schema.ts). */
@@ -14,7 +15,7 @@ const schema = (): typeof import('./job-schema') => require('./job-schema') as t
 
 export const Overwrite = { never: 'never', ifDifferent: 'if-different', ifNewer: 'if-newer', always: 'always' } as const;
 export type Overwrite = (typeof Overwrite)[keyof typeof Overwrite];
-export const VerifyMode = { none: 'none', size: 'size', checksum: 'checksum', content: 'content' } as const;
+export const VerifyMode = { none: 'none', size: 'size', checksum: 'checksum', checksumStrict: 'checksum-strict', content: 'content' } as const;
 export type VerifyMode = (typeof VerifyMode)[keyof typeof VerifyMode];
 export const JobMode = { copy: 'copy', verify: 'verify' } as const;
 export type JobMode = (typeof JobMode)[keyof typeof JobMode];
@@ -63,6 +64,16 @@ export interface JobSpec {
   throttleSchedule?: ThrottleWindow[];
   retries: number;
   report: { path?: string };
+}
+
+/**
+ * The job with the listing preflight settled on: a side whose store ignored `start-after` lists with ListObjects V1
+ * (`marker`) from then on. Results without `quirks` (older workers) change nothing.
+ */
+export function withProbedListing(spec: JobSpec, result: PreflightResult | undefined): JobSpec {
+  const side = (e: EndpointConfig, r: QuirksReport | undefined): EndpointConfig =>
+    r?.startAfter === 'ignored' && e.quirks?.listVersion !== r.listVersion ? { ...e, quirks: { ...e.quirks, listVersion: r.listVersion } } : e;
+  return { ...spec, source: side(spec.source, result?.quirks?.source), destination: side(spec.destination, result?.quirks?.destination) };
 }
 
 /** Every zod issue as `path: message`. */

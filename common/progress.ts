@@ -18,6 +18,40 @@ export function addCounters(a: Counters, b: Partial<Counters>): Counters {
   return a;
 }
 
+/**
+ * What a verified object was checked by: `size` (the destination's size after the copy, or found in place),
+ * `md5` (an MD5 ETag — single-part — equal to the MD5 of the bytes Ferry sent, or of the other side's ETag),
+ * `crc64` / `crc32c` / `sha256` (a checksum a server reported, equal to the bytes Ferry sent), `content` (the
+ * destination read back and hashed by Ferry).
+ */
+export const Check = { size: 'size', md5: 'md5', crc64: 'crc64', crc32c: 'crc32c', sha256: 'sha256', content: 'content' } as const;
+export type Check = (typeof Check)[keyof typeof Check];
+export const CHECKS: readonly Check[] = Object.values(Check);
+
+/** Verified objects by check: an object counts once under every check it passed (a size-only check counts under `size` alone). */
+export type VerifiedBy = Record<Check, number>;
+
+export const emptyVerifiedBy = (): VerifiedBy => ({ size: 0, md5: 0, crc64: 0, crc32c: 0, sha256: 0, content: 0 });
+
+/** Adds `b` into `a` (in place) and returns `a`. */
+export function addVerifiedBy(a: VerifiedBy, b: Partial<VerifiedBy> | undefined): VerifiedBy {
+  for (const k of CHECKS) a[k] += b?.[k] ?? 0;
+  return a;
+}
+
+/** One object's checks as counts: 1 under each. */
+export function checkCounts(checks: Iterable<Check>): Partial<VerifiedBy> {
+  const out: Partial<VerifiedBy> = {};
+  for (const c of checks) out[c] = 1;
+  return out;
+}
+
+/** "size 10, md5 6, content 4" (checks that counted nothing left out); "none" when nothing was verified. */
+export function formatVerifiedBy(v: VerifiedBy | undefined): string {
+  const parts = CHECKS.filter((k) => (v?.[k] ?? 0) > 0).map((k) => `${k} ${v![k]}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
 /** One object that could not be copied or verified. */
 export interface FailureRecord {
   key: string;
@@ -68,6 +102,8 @@ export interface JobProgress {
   throttleEvents: number;
   /** Multipart parts reused after a batch resumed (a killed worker's large object continued, not restarted). */
   partsResumed: number;
+  /** Verified objects by check (finished tasks; absent from jobs started before it was counted). */
+  verifiedBy?: VerifiedBy;
   /** Up to 10 recent failures. */
   recentFailures: FailureRecord[];
   /** Set when the job failed as a whole (preflight). */
@@ -84,6 +120,8 @@ export interface JobResult {
   durationMs: number;
   rounds: number;
   partsResumed: number;
+  /** Verified objects by check (see {@link Check}). */
+  verifiedBy?: VerifiedBy;
   reportPath?: string;
   error?: string;
   /** Error class of a job-fatal failure (e.g. AccessDeniedError, BucketNotFoundError, CredentialsError). */

@@ -4,7 +4,7 @@
  * exponential back-off with ±25 % jitter, a server's Retry-After honoured up to a cap, abortable waits.
  */
 import { setTimeout as timerSleep } from 'node:timers/promises';
-import { ThrottledError, abortError, isAbortError, isRetryable } from './errors';
+import { ThrottledError, UNEXPECTED_ATTEMPTS, abortError, isAbortError, isRetryable, isUnknownError, unexpectedError, type OperationContext } from './errors';
 
 /** How {@link retry} retries. Only `attempts` and `baseMs` are required. */
 export interface RetryPolicy {
@@ -67,6 +67,36 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, policy: Retr
       if (signal?.aborted) throw abortError(signal);
     }
   }
+}
+
+/**
+ * {@link retry} for work whose errors of no known class (bugs, a library's oddities) must not be retried for long:
+ * such an error gets at most {@link UNEXPECTED_ATTEMPTS} attempts (others as `policy` says) and is then thrown as an
+ * `UnexpectedError` naming `what`, the original error and the attempts made. Ferry errors and aborts are thrown as
+ * they are.
+ */
+export async function retryBounded<T>(what: OperationContext, fn: (attempt: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const shouldRetry = policy.shouldRetry ?? isRetryable;
+  let attempts = 0;
+  const counted = (attempt: number) => {
+    attempts = attempt;
+    return fn(attempt);
+  };
+  try {
+    return await retry(counted, { ...policy, shouldRetry: (e, attempt) => (isUnknownError(e) ? attempt < UNEXPECTED_ATTEMPTS : shouldRetry(e, attempt)) });
+  } catch (e) {
+    if (!isUnknownError(e) || policy.signal?.aborted) throw e;
+    throw unexpectedError(e, what, attempts);
+  }
+}
+
+/**
+ * Runs a request outside per-object work (a listing, a destination stat): an error of no known class is retried here
+ * ({@link retryBounded}, back-off 1 s, 2 s), so Temporal never retries a bug for hours; any other error is thrown at
+ * once, for its caller (or Temporal, by the error's class) to decide.
+ */
+export function boundUnexpected<T>(what: OperationContext, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return retryBounded(what, fn, { attempts: UNEXPECTED_ATTEMPTS, baseMs: 1000, signal, shouldRetry: () => false });
 }
 
 /** The wait after attempt `attempt` failed with `error`: the server's delay (capped), else the jittered back-off. */

@@ -72,15 +72,28 @@ export interface ByteRange {
 
 export interface GetOptions {
   range?: ByteRange;
+  /**
+   * The whole object's size as the caller listed it. A server may announce no length (a body framed by closing the
+   * connection, valid HTTP/1.1): the body is then checked against this size instead (SizeMismatchError when short or
+   * long), and it stands in for `info.size`.
+   */
+  expectedSize?: number;
   signal?: AbortSignal;
 }
 
 export interface GetResult {
+  /**
+   * Exactly the bytes asked for, or an error. A body whose length differs from the announced (or expected) one
+   * fails with SizeMismatchError; a server that answered a ranged GET with the whole object has the range cut out.
+   */
   body: Readable;
-  /** Object info as the GET response reports it (size is the whole object's size). */
+  /**
+   * Object info as the GET response reports it (size is the whole object's size). When the server announced no
+   * length, `size` is {@link GetOptions.expectedSize}, or `NaN` when the caller gave none: never a made-up 0.
+   */
   info: ObjectInfo;
-  /** Length of `body` in bytes. */
-  contentLength: number;
+  /** Length of `body` in bytes; undefined when neither the server nor {@link GetOptions.expectedSize} says. */
+  contentLength?: number;
 }
 
 export interface WriteOptions {
@@ -96,12 +109,16 @@ export interface PutOptions extends WriteOptions {
 
 export interface PutResult {
   etag?: string;
-  /** Checksums the store reported (or computed by the provider) for what was written. */
+  /**
+   * Checksums the store reported for what was written, never one the provider computed alone (callers count these as
+   * checks). A provider that sent the bytes has compared them with what it sent (ChecksumMismatchError).
+   */
   checksums?: Checksums;
 }
 
 export interface UploadedPart {
   partNumber: number;
+  /** The part's ETag without quotes; `''` when the server answered without one (completion lists it as given). */
   etag: string;
   size: number;
   checksums?: Checksums;
@@ -181,6 +198,23 @@ export interface ObjectProvider {
   delete?(key: string, opts?: { signal?: AbortSignal }): Promise<void>;
   /** Releases sockets and handles. */
   close?(): Promise<void>;
+  /** Mirroring-based back-to-origin on this bucket, where the store has it (OSS); absent elsewhere (S3 has none). */
+  readonly backToOrigin?: BackToOrigin;
+}
+
+/**
+ * A store's mirroring-based back-to-origin: a read of a key the bucket lacks fetches it from an origin URL, stores
+ * it and returns it (used while traffic moves to the destination during a cut-over).
+ */
+export interface BackToOrigin {
+  /**
+   * Sets Ferry's rule (keeping the bucket's own rules) and returns the bucket's configuration from before it, opaque,
+   * to hand to {@link restore}. Idempotent: with Ferry's rule already set, it adds no second one and returns the
+   * configuration without it (`alreadySet`). Throws InvalidConfigError for a bad origin URL or a full rule table.
+   */
+  enable(rule: { originUrl: string; keyPrefix?: string; passQueryString?: boolean }, opts?: { signal?: AbortSignal }): Promise<{ previous: string | null; rule: string; alreadySet: boolean }>;
+  /** Puts back `previous` exactly as {@link enable} returned it (`null`: removes the configuration). Idempotent. */
+  restore(previous: string | null, opts?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /** Which bucket/root and credentials a provider opens: the `source`/`destination` block of a job, no secrets. */

@@ -4,7 +4,7 @@
  * unit tests need no server. `now` defaults to Date.now(), which inside a workflow is the workflow-task time.
  */
 import { taskWorkflowId, type JobSpec, type Limits } from '../common/job';
-import { addCounters, emptyCounters, JobPhase, type Counters, type FailureRecord, type JobProgress, type JobResult } from '../common/progress';
+import { addCounters, addVerifiedBy, emptyCounters, emptyVerifiedBy, formatVerifiedBy, JobPhase, type Counters, type FailureRecord, type JobProgress, type JobResult, type VerifiedBy } from '../common/progress';
 import type { ThrottleWindow } from '../common/throttle-schedule';
 import { formatBytes, formatDuration } from '../common/units';
 import type { ControlState, ThrottleArgs } from './messages';
@@ -68,6 +68,8 @@ export interface JobState {
   planned: { objects: number; bytes: number; tasks: number };
   objects: Counters;
   bytes: Counters;
+  /** Verified objects by check (absent in jobs started before checks were counted). */
+  verifiedBy?: VerifiedBy;
   tasksDone: number;
   /** Tasks that ended with an error (not just failed objects) in their latest round, by task number. */
   taskErrors: Record<string, string>;
@@ -174,9 +176,14 @@ export function addTaskOutcome(state: JobState, plan: TaskPlan, outcome: TaskOut
   state.tasksDone++;
   const taskNumber = String(outcome.n);
   const baseline = state.retryPrev[taskNumber];
+  if (outcome.verifiedBy) addVerifiedBy((state.verifiedBy ??= emptyVerifiedBy()), outcome.verifiedBy);
   if (baseline) {
+    const verifiedBefore = state.objects.verified;
     mergeRetry(state.objects, outcome.objects, baseline.failed, verifying);
     mergeRetry(state.bytes, outcome.bytes, baseline.failedBytes, verifying);
+    // Earlier failures the retry found in place count as verified by their size alone.
+    const recovered = state.objects.verified - verifiedBefore - outcome.objects.verified;
+    if (recovered > 0) (state.verifiedBy ??= emptyVerifiedBy()).size += recovered;
     delete state.retryPrev[taskNumber];
   } else {
     addCounters(state.objects, outcome.objects);
@@ -327,6 +334,7 @@ export function jobProgress(spec: JobSpec, state: JobState, timeWindow?: Throttl
     ...(timeWindow ? { throttleWindow: throttleWindowLabel(timeWindow) } : {}),
     throttleEvents: state.throttleEvents,
     partsResumed: state.partsResumed,
+    ...(state.verifiedBy ? { verifiedBy: state.verifiedBy } : {}),
     recentFailures: state.recentFailures,
     error: state.error,
   };
@@ -347,6 +355,7 @@ export function jobDetails(spec: JobSpec, state: JobState, timeWindow?: Throttle
     `| failed | ${objects.failed} | ${formatBytes(bytes.failed)} |`,
     `| verified | ${objects.verified} | ${formatBytes(bytes.verified)} |`,
     '',
+    ...(state.verifiedBy ? [`verified by: ${formatVerifiedBy(state.verifiedBy)}`, ''] : []),
     `rate ${formatBytes(progress.rateBytesPerSec)}/s, ${progress.rateObjectsPerSec} objects/s; ETA ${progress.etaMs !== undefined ? formatDuration(progress.etaMs) : '—'}; ` +
       `tasks ${tasks.done}/${tasks.planned} done, ${tasks.inFlight} in flight; throttled ${state.throttleEvents}×`,
     ...(timeWindow ? ['', throttleWindowLine(timeWindow, progress.limits)] : []),
@@ -373,6 +382,7 @@ export function reportInput(spec: JobSpec, state: JobState, workflowId: string, 
     finishedAt,
     objects: state.objects,
     bytes: state.bytes,
+    ...(state.verifiedBy ? { verifiedBy: state.verifiedBy } : {}),
     rounds: state.round + 1,
     lastRoundOfTask: state.lastRoundOfTask,
     phase: state.phase,
@@ -400,6 +410,7 @@ export function jobResult(spec: JobSpec, state: JobState, reportPath?: string, n
     durationMs: now - state.startedAt,
     rounds: state.round + 1,
     partsResumed: state.partsResumed,
+    ...(state.verifiedBy ? { verifiedBy: state.verifiedBy } : {}),
     reportPath,
     errorClass: state.errorClass,
     error: state.error ?? (taskErrors.length ? `${taskErrors.length} task(s) could not finish: ${taskErrors[0]}` : undefined),

@@ -28,13 +28,14 @@ import {
   ActivityFailure,
   log,
   patched,
+  CancellationScope,
   sleep,
   type SignalDefinition,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FerryActivities } from '../activities';
 import type { JobSpec } from '../common/job';
-import { parseJob, taskWorkflowId } from '../common/job';
+import { parseJob, taskWorkflowId, withProbedListing } from '../common/job';
 import { InvalidConfigError } from '../common/errors';
 import { JobPhase, type JobResult } from '../common/progress';
 import { FerryJob, FerryPhase } from '../common/search-attributes';
@@ -44,7 +45,7 @@ import { controlQuery, pauseSignal, progressQuery, resumeSignal, taskDoneSignal,
 import { planOptions, preflightOptions, reportOptions } from './activity-options';
 import { migrationTask } from './migration-task';
 import { runTaskBatches } from './task-run';
-import type { TaskRun } from './task-state';
+import { taskErrorText, type TaskRun } from './task-state';
 import {
   addPlannedTasks,
   applyThrottleArgs,
@@ -105,7 +106,7 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
   // Preflight: a job that cannot run fails at once with a clear reason (and still writes a report).
   if (!job.state.preflightDone && !(await job.runPreflight())) return job.finish();
   await job.runRounds();
-  job.setPhase(JobPhase.reporting);
+  if (!job.state.error) job.setPhase(JobPhase.reporting);
   return job.finish();
 }
 
@@ -210,15 +211,39 @@ class JobRun {
   /** Runs preflight; false when the job cannot run (the error is recorded and the phase is failed). */
   async runPreflight(): Promise<boolean> {
     try {
-      await preflight(this.spec);
+      // A store that ignored `start-after` lists with V1 from here on (continue-as-new carries the spec).
+      Object.assign(this.spec, withProbedListing(this.spec, await preflight(this.spec)));
       this.state.preflightDone = true;
       this.setPhase(this.spec.mode === 'verify' ? JobPhase.verifying : JobPhase.copying);
       return true;
     } catch (e) {
-      this.state.error = e instanceof ActivityFailure && e.cause ? e.cause.message : e instanceof Error ? e.message : String(e);
-      this.state.errorClass = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? (e.cause.type ?? undefined) : 'Error';
+      this.recordError(e);
       this.setPhase(JobPhase.failed);
       return false;
+    }
+  }
+
+  /** Records why the job cannot go on: it ends as failed (after what is in flight, and with its report). */
+  private recordError(e: unknown, context = ''): void {
+    const message = e instanceof ActivityFailure && e.cause ? e.cause.message : e instanceof Error ? e.message : String(e);
+    this.state.error = `${context}${message}`;
+    this.state.errorClass = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? (e.cause.type ?? undefined) : 'Error';
+  }
+
+  /**
+   * Lists the next part of the source into tasks. When listing fails for good (a store whose listing does not
+   * advance, an error Temporal stopped retrying), what was planned still runs, and the job then fails with the
+   * reason and its report (versioned: histories from before ended the workflow here).
+   */
+  private async planMore(): Promise<void> {
+    const state = this.state;
+    if (!patched('planning-failure-reported')) return addPlannedTasks(state, await planTasks(nextPlanInput(this.spec, state)));
+    try {
+      addPlannedTasks(state, await planTasks(nextPlanInput(this.spec, state)));
+    } catch (e) {
+      if (!(e instanceof ActivityFailure)) throw e;
+      state.listingDone = true;
+      this.recordError(e, `listing the source stopped after ${state.planned.objects} object(s) were planned: `);
     }
   }
 
@@ -237,7 +262,7 @@ class JobRun {
     for (;;) {
       // Keep the queue topped up while listing continues (at most 2 windows of planned ranges in state).
       if (needsPlanning(state)) {
-        addPlannedTasks(state, await planTasks(nextPlanInput(this.spec, state)));
+        await this.planMore();
         this.refresh();
       }
       // The only task left: run it here rather than in a child (versioned: histories from before replay as they were).
@@ -279,7 +304,7 @@ class JobRun {
         stop: () => this.mustContinueAsNew(),
       });
     } catch (e) {
-      run.outcome.error = e instanceof Error ? e.message : String(e);
+      run.outcome.error = taskErrorText(e);
       log.warn('task failed', { taskId: run.outcome.taskId, error: run.outcome.error });
       finished = true;
     }
@@ -328,11 +353,13 @@ class JobRun {
   async finish(): Promise<JobResult> {
     let reportPath: string | undefined;
     try {
-      reportPath = (await writeReport(reportInput(this.spec, this.state, this.workflowId))).path;
+      const write = () => writeReport(reportInput(this.spec, this.state, this.workflowId));
+      // A cancelled job (an aborted cut-over round) still writes its report (versioned: older histories did not).
+      reportPath = (await (patched('report-after-cancel') ? CancellationScope.nonCancellable(write) : write())).path;
     } catch (e) {
       log.error('report could not be written', { error: String(e) });
     }
-    if (!this.state.error) this.setPhase(JobPhase.done);
+    this.setPhase(this.state.error ? JobPhase.failed : JobPhase.done);
     this.refresh();
     const result = jobResult(this.spec, this.state, reportPath);
     await condition(allHandlersFinished);

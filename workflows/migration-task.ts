@@ -7,7 +7,7 @@ import { setHandler, getExternalWorkflowHandle, workflowInfo, ApplicationFailure
 import type { TaskInput, TaskOutcome } from '../common/contracts';
 import { pauseSignal, resumeSignal, taskDoneSignal, taskProgressQuery } from './messages';
 import { runTaskBatches } from './task-run';
-import { newTaskRun } from './task-state';
+import { newTaskRun, taskErrorText } from './task-state';
 
 export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
   const taskId = workflowInfo().workflowId;
@@ -21,7 +21,7 @@ export async function migrationTask(input: TaskInput): Promise<TaskOutcome> {
   try {
     await runTaskBatches(run, { job: input.job, runTag: input.runTag, parentId: input.parentId, limits: () => input.limits, paused: () => paused });
   } catch (e) {
-    outcome.error = e instanceof Error ? e.message : String(e);
+    outcome.error = taskErrorText(e);
     log.warn('task failed', { taskId, error: outcome.error });
   } finally {
     try {

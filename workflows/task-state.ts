@@ -3,7 +3,7 @@
  * by a job that runs its only task itself. No Temporal imports: unit tests use it without a server. The state is
  * plain JSON so a job can carry it across continue-as-new.
  */
-import { addCounters, emptyCounters } from '../common/progress';
+import { addCounters, addVerifiedBy, emptyCounters, emptyVerifiedBy } from '../common/progress';
 import type { BatchResult, MultipartCheckpoint, TaskOutcome, TaskPlan } from '../common/contracts';
 
 /** Failures a task keeps in its outcome (the full list is in the report location). */
@@ -39,8 +39,24 @@ export function addBatchResult(run: TaskRun, batch: BatchResult): void {
   addCounters(outcome.bytes, batch.bytes);
   outcome.throttleEvents += batch.throttleEvents;
   outcome.partsResumed += batch.partsResumed;
+  if (batch.verifiedBy) addVerifiedBy((outcome.verifiedBy ??= emptyVerifiedBy()), batch.verifiedBy);
   for (const failure of batch.failures) if (outcome.failures.length < MAX_TASK_FAILURES) outcome.failures.push(failure);
   run.cursor = batch.cursor;
   run.uploads = batch.uploads;
   run.doneAfterCursor = batch.doneAfterCursor;
+}
+
+/**
+ * The text a task records for the error that ended it: the first failure along the cause chain that has a type
+ * (the activity's error), as `type: message`, e.g. `UnexpectedError: list source in bucket b after "k09": …`. An
+ * ActivityFailure's own message ("Activity task failed") names nothing.
+ */
+export function taskErrorText(e: unknown): string {
+  let failure: unknown = e;
+  for (let depth = 0; failure && depth < 6; depth++) {
+    const { type, message, cause } = failure as { type?: unknown; message?: unknown; cause?: unknown };
+    if (typeof type === 'string' && type && typeof message === 'string') return message.startsWith(type) ? message : `${type}: ${message}`;
+    failure = cause;
+  }
+  return e instanceof Error ? e.message : String(e);
 }

@@ -17,7 +17,9 @@ import { childSignal } from '../../common/signals';
 import type { CliOptions } from '../cli';
 import type { Io } from '../io';
 import { readJobFile } from '../job-file';
-import { formatCount } from '../render';
+import { formatCount, renderQuirks } from '../render';
+import { probeQuirks } from '../../activities/quirks-probe';
+import type { QuirksReport } from '../../common/contracts';
 import { ExitCode } from '../errors';
 
 export interface Amount {
@@ -50,6 +52,8 @@ export interface PlanResult {
   /** The lower bound the job's own throttle sets, ms (bandwidth / objects per second), whatever the workers. */
   throttleFloorMs?: number;
   deadline?: { ms: number; workers: number; feasible: boolean };
+  /** The quirks each s3/oss side runs with and what probing the store showed (as preflight reports them). */
+  quirks: { source?: QuirksReport; destination?: QuirksReport };
   warnings: string[];
 }
 
@@ -81,6 +85,12 @@ function keepLargest(list: { key: string; size: number }[], o: ObjectInfo): void
   if (list.length > LARGEST) list.pop();
 }
 
+/** Preflight's quirk probe on both sides (≤ 2 LISTs each); what contradicts a preset becomes a warning. */
+async function probeSides(res: PlanResult, spec: JobSpec, src: ObjectProvider, dst: ObjectProvider, signal?: AbortSignal): Promise<void> {
+  res.quirks = { source: await probeQuirks(src, spec.source, signal), destination: await probeQuirks(dst, spec.destination, signal) };
+  for (const side of ['source', 'destination'] as const) for (const n of res.quirks[side]?.notes ?? []) res.warnings.push(`${side}: ${n}`);
+}
+
 /** Lists and matches without copying; then estimates. */
 export async function planJob(spec: JobSpec, src: ObjectProvider, dst: ObjectProvider, opts: PlanOptions = {}): Promise<PlanResult> {
   const res: PlanResult = {
@@ -94,8 +104,10 @@ export async function planJob(spec: JobSpec, src: ObjectProvider, dst: ObjectPro
     missing: { objects: 0, bytes: 0 },
     tasks: 0,
     largest: [],
+    quirks: {},
     warnings: [],
   };
+  await probeSides(res, spec, src, dst, opts.signal);
   const include = compileFilter(spec.filter.include, spec.filter.exclude);
   const needIndex = spec.mode === 'verify' || spec.overwrite !== 'always';
   const add = (a: Amount, o: ObjectInfo) => {
@@ -220,6 +232,7 @@ const amount = (a: Amount) => `${formatCount(a.objects).padStart(12)} objects  $
 
 export function renderPlan(p: PlanResult, spec: JobSpec): string {
   const lines = [`Plan for job ${p.name} (${p.mode === 'verify' ? 'verify only' : `copy, overwrite ${p.overwrite}`}) — nothing was copied`];
+  for (const side of ['source', 'destination'] as const) if (p.quirks[side]) lines.push(`  quirks     ${renderQuirks(side, p.quirks[side])}`);
   lines.push(`  listed     ${amount(p.listed)}`);
   if (p.excluded.objects) lines.push(`  excluded   ${amount(p.excluded)}   (filters)`);
   if (p.mode === 'verify') {

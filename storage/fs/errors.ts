@@ -1,5 +1,5 @@
 /** Error mapping of the `fs` provider: Node fs errors become Ferry's error classes here and nowhere else. */
-import { FerryError, InvalidKeyError, NotFoundError, AccessDeniedError, TransientError, isAbortError } from '../../common/errors';
+import { FerryError, InvalidKeyError, NotFoundError, AccessDeniedError, TransientError, errorMessage, isAbortError } from '../../common/errors';
 
 /** What a file name that is not valid UTF-8 turns into when read as a string key. */
 export const UNDECODABLE = '\uFFFD';
@@ -14,7 +14,7 @@ export function undecodable(key: string, err: unknown): InvalidKeyError | undefi
 export function mapFsError(err: unknown, what: string): unknown {
   if (err instanceof FerryError || isAbortError(err)) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
-  const msg = `${what}: ${(err as Error)?.message ?? String(err)}`;
+  const msg = `${what}: ${errorMessage(err)}`;
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':

@@ -25,7 +25,7 @@
  */
 import { open, stat as statFile, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError, NotFoundError, TransientError, isAbortError } from '../../common/errors';
+import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidConfigError, NotFoundError, TransientError, errorMessage, isAbortError } from '../../common/errors';
 
 const POSITION_DIGITS = 12;
 /** Longest accepted line; longer lines are reported as bad lines (and never held in memory). */
@@ -111,7 +111,7 @@ function resolveLine(
   try {
     url = new URL(parts[1]! + path + (parts[3] ?? ''));
   } catch (err) {
-    return bad(`not a valid URL (${err instanceof Error ? err.message : String(err)})`);
+    return bad(`not a valid URL (${errorMessage(err)})`);
   }
   return { line, key, url };
 }
@@ -279,8 +279,7 @@ function listFileError(path: string, cause: unknown): Error {
   if (code === 'ENOENT' || code === 'ENOTDIR') return new BucketNotFoundError(`http list file ${path} does not exist`, { code, cause });
   if (code === 'EISDIR') return new BucketNotFoundError(`http list file ${path} is a directory, not a list file`, { code });
   if (code === 'EACCES' || code === 'EPERM') return new AccessDeniedError(`http list file ${path} is not readable (${code})`, { code, cause });
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TransientError(`http list file ${path}: ${detail}`, { cause, ...(code ? { code } : {}) });
+  return new TransientError(`http list file ${path}: ${errorMessage(cause)}`, { cause, ...(code ? { code } : {}) });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

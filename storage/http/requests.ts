@@ -24,6 +24,7 @@ import type { ObjectInfo } from '../provider';
 import {
   AccessDeniedError,
   abortError,
+  errorMessage,
   FerryError,
   NotFoundError,
   RedirectRefusedError,
@@ -287,8 +288,7 @@ export function toFerryError(failure: Failure): Error {
       if (failure.idleMs !== undefined && code !== undefined && TIMEOUT_CODES.has(code)) {
         return new TransientError(`${failure.what}: no data for ${failure.idleMs} ms`, { code, cause: failure.cause });
       }
-      const detail = failure.cause instanceof Error ? failure.cause.message : String(failure.cause);
-      return new TransientError(`${failure.what}: ${detail}`, { cause: failure.cause, ...(code ? { code } : {}) });
+      return new TransientError(`${failure.what}: ${errorMessage(failure.cause)}`, { cause: failure.cause, ...(code ? { code } : {}) });
     }
     case 'truncated':
       return new SizeMismatchError(`${failure.what}: connection closed after ${failure.received} of ${failure.expected} bytes`, failure.cause !== undefined ? { cause: failure.cause } : {});

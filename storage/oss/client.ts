@@ -1,7 +1,8 @@
 /**
  * The ali-oss client as the provider uses it. The subset of ali-oss used is typed here ({@link AliOss}):
- * `@types/ali-oss` lacks `ctx`, the stream part upload (`_uploadPart`, the only way ali-oss uploads a part from
- * a stream), `copy` with a source bucket and per-request `[connect, response]` timeouts.
+ * `@types/ali-oss` lacks `ctx`, the request primitives the stream part upload is built on ({@link uploadPartFromStream}:
+ * ali-oss's own `_uploadPart` throws on an answer without an ETag), `copy` with a source bucket and per-request
+ * `[connect, response]` timeouts.
  *
  * Each client's urllib is wrapped ({@link abortableUrllib}) for what ali-oss does not do:
  * - **AbortSignal**: ali-oss takes none. Each call passes the signal through ali-oss's `ctx` option to the
@@ -46,14 +47,20 @@ export interface AliOss {
   head(name: string, opts: CallOptions): Promise<{ status: number; res: AliResponse }>;
   getStream(name: string, opts: CallOptions): Promise<{ stream: IncomingMessage; res: AliResponse }>;
   listV2(query: Record<string, string | number>, opts: CallOptions): Promise<{ objects: { name: string; lastModified: string; etag: string; size: number }[]; isTruncated: boolean }>;
+  /** ListObjects V1 (`marker`), for stores that ignore V2's `start-after`. */
+  list(query: Record<string, string | number>, opts: CallOptions): Promise<{ objects: { name: string; lastModified: string; etag: string; size: number }[] | null; isTruncated: boolean }>;
   delete(name: string, opts: CallOptions): Promise<{ res: AliResponse }>;
   copy(name: string, sourceName: string, sourceBucket: string, opts: CallOptions): Promise<{ data: { etag?: string } | null; res: AliResponse }>;
   initMultipartUpload(name: string, opts: CallOptions): Promise<{ uploadId: string }>;
-  _uploadPart(name: string, uploadId: string, partNo: number, data: { size: number; stream: Readable }, opts: CallOptions): Promise<{ etag: string; res: AliResponse }>;
   uploadPartCopy(name: string, uploadId: string, partNo: number, range: string, source: { sourceKey: string; sourceBucketName: string }, opts: CallOptions): Promise<{ etag: string; res: AliResponse }>;
   completeMultipartUpload(name: string, uploadId: string, parts: { number: number; etag: string }[], opts: CallOptions): Promise<{ etag: string; res: AliResponse }>;
   abortMultipartUpload(name: string, uploadId: string, opts: CallOptions): Promise<unknown>;
   listUploads(query: Record<string, string | number>, opts: CallOptions): Promise<{ uploads: { name: string; uploadId: string; initiated: string }[]; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }>;
+  _objectRequestParams(method: string, name: string, opts: CallOptions & { subres?: Record<string, string | number> }): Record<string, unknown>;
+  /** Request params for a bucket sub-resource (`website`, …), to send with {@link request}. */
+  _bucketRequestParams(method: string, bucket: string, subres: string, opts: CallOptions): Record<string, unknown>;
+  /** `data`: the response body (a Buffer) unless the params ask ali-oss to parse it. */
+  request(params: Record<string, unknown>): Promise<{ res: AliResponse; data?: unknown }>;
   /** ali-oss's urllib instance; replaced by {@link abortableUrllib}. */
   urllib: Urllib;
   /** ali-oss's own copy of its options; `amendTimeSkewed` (ms added to Date.now() when dating a request) is read per request. */
@@ -91,6 +98,18 @@ export function createAliOss(clientOptions: OSS.Options, bucket: string, transpo
   client.urllib = abortableUrllib(client.urllib, transport);
   transport.clock.drive(client.options);
   return client;
+}
+
+/**
+ * UploadPart from a stream, as ali-oss's `_uploadPart` sends it, but an answer without an ETag is kept (with `etag`
+ * undefined) rather than thrown as a plain Error about browser CORS settings: some OSS-compatible stores send none.
+ */
+export async function uploadPartFromStream(client: AliOss, name: string, uploadId: string, partNumber: number, data: { size: number; stream: Readable }, opts: CallOptions): Promise<{ etag: string | undefined; res: AliResponse }> {
+  const params = client._objectRequestParams('PUT', name, { ...opts, headers: { ...opts.headers, 'Content-Length': String(data.size) }, subres: { partNumber, uploadId } });
+  params.stream = data.stream;
+  params.successStatuses = [200];
+  const { res } = await client.request(params);
+  return { etag: res.headers.etag, res };
 }
 
 /** The error ali-oss sees for an aborted request (status -1 = "network error" in its vocabulary). */

@@ -22,6 +22,13 @@ export interface OssProviderOptions {
   timeoutMs?: number;
   /** Called once per HTTP request sent (request counting in benchmarks). */
   onRequest?: (method: string, path: string) => void;
+  /**
+   * ListObjects version to list with (default 2, `start-after`). 1 (`marker`) for stores known to ignore `start-after`;
+   * with 2, a page that ignored it switches this provider to 1 by itself (see storage/listing-guard.ts).
+   */
+  listVersion?: 1 | 2;
+  /** Where the provider reports what it found out about its server (default `console.warn`). */
+  onWarning?: (message: string) => void;
 }
 
 /** A validated `oss` endpoint, ready for ali-oss. */

@@ -11,6 +11,8 @@ import {
   ThrottledError,
   TransientError,
   isAbortError,
+  stringField,
+  withoutObjectText,
 } from '../../common/errors';
 
 const THROTTLE_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'TooManyRequests', 'RequestLimitExceeded', 'QpsLimitExceeded', 'Throttling']);
@@ -18,13 +20,32 @@ const DENIED_CODES = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'InvalidA
 const NETWORK_NAMES = new Set(['RequestError', 'ResponseError', 'ConnectionTimeoutError', 'ResponseTimeoutError', 'SocketAssignTimeoutError', 'ConnectionResetError']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
 
-/** The fields of an ali-oss (or Node network) error that the mapping reads. */
+/**
+ * urllib's addition to a request error's message: `, PUT <url> -1 (connected: …)`. The url is a request options
+ * object when the provider's wrapper parsed it (client.ts), and then reads `[object Object]`; `what` names the request.
+ */
+const URLLIB_SUFFIX = /, (?:GET|PUT|POST|HEAD|DELETE|OPTIONS|PATCH) (?:https?:\/\/|\[object Object\]).*$/;
+
+/** The fields of an ali-oss (or Node network) error that the mapping reads: text only (a field may be anything). */
 interface AliOssErrorFields {
   name?: string;
   code?: string;
   status?: number;
+  /** The first line of the message, without urllib's request suffix. */
   message?: string;
   requestId?: string;
+}
+
+function readFields(err: unknown): AliOssErrorFields {
+  const f = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
+  const message = stringField(f.message)?.split('\n')[0]!.replace(URLLIB_SUFFIX, '');
+  return {
+    name: stringField(f.name),
+    code: stringField(f.code),
+    status: typeof f.status === 'number' ? f.status : undefined,
+    message: message !== undefined ? withoutObjectText(message) : undefined,
+    requestId: stringField(f.requestId),
+  };
 }
 
 /**
@@ -34,10 +55,10 @@ interface AliOssErrorFields {
  */
 export function mapOssError(err: unknown, what: string): unknown {
   if (err instanceof FerryError || isAbortError(err)) return err;
-  const fields = (err ?? {}) as AliOssErrorFields;
-  const status = typeof fields.status === 'number' && fields.status > 0 ? fields.status : undefined;
+  const fields = readFields(err);
+  const status = fields.status !== undefined && fields.status > 0 ? fields.status : undefined;
   const code = fields.code ?? (fields.name && fields.name !== 'Error' ? fields.name.replace(/Error$/, '') : undefined) ?? 'Error';
-  const firstLine = (fields.message ?? '').split('\n')[0]!.replace(/, (GET|PUT|POST|HEAD|DELETE) https?:\/\/.*$/, '');
+  const firstLine = fields.message ?? '';
   const msg = `${what}: ${code}${firstLine && firstLine !== code ? ` — ${firstLine}` : ''}${status ? ` (HTTP ${status})` : ''}${fields.requestId ? ` [request ${fields.requestId}]` : ''}`;
   const cause = Object.assign(new Error(firstLine || code), { name: fields.name ?? 'Error', code: fields.code, status: fields.status, requestId: fields.requestId });
   const opts = { code, status, cause };

@@ -4,7 +4,7 @@
  */
 import type { ObjectInfo } from '../provider';
 import { parseCrc64 } from '../checksum/crc64';
-import { ChecksumMismatchError, FerryError, InvalidKeyError } from '../../common/errors';
+import { ChecksumMismatchError, FerryError, InvalidKeyError, InvalidListingError, errorMessage } from '../../common/errors';
 import { keyByteLength } from '../../common/keys';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -13,13 +13,21 @@ const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const META_PREFIX = 'x-oss-meta-';
 
+/** An ETag without its quotes; undefined when the server sent none or an empty one (never `''`). */
 export function unquote(etag: string | undefined): string | undefined {
-  return etag?.replace(/^(W\/)?"|"$/g, '');
+  return etag?.trim().replace(/^(W\/)?"|"$/g, '') || undefined;
 }
 
-/** Keys and markers of `encoding-type=url` listings (`+` is a space there; a literal `+` arrives as `%2B`). */
-export function decodeListValue(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, ' '));
+/**
+ * Keys and markers of `encoding-type=url` listings (`+` is a space there; a literal `+` arrives as `%2B`). Throws
+ * InvalidListingError naming the raw value and `bucket` for a value that is not valid percent-encoded UTF-8.
+ */
+export function decodeListValue(value: string, bucket: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch (err) {
+    throw new InvalidListingError(`list oss://${bucket}: listed value ${JSON.stringify(value)} is not valid URL encoding (${errorMessage(err)})`, { code: 'InvalidListEncoding', cause: err });
+  }
 }
 
 /** Throws InvalidKeyError (`InvalidObjectName`) for a key OSS cannot store. */
@@ -56,7 +64,7 @@ export function writeHeaders(what: string, opts: { contentType?: string; metadat
 /** Compares the CRC-64 the server reports for written bytes with ours. Throws ChecksumMismatchError (`Crc64Mismatch`). */
 export function verifyCrc(what: string, headers: Record<string, string | undefined>, ours: string): void {
   const theirs = headers['x-oss-hash-crc64ecma'];
-  if (theirs === undefined) return;
+  if (!theirs?.trim()) return; // absent (or sent empty): nothing to compare
   if (parseCrc64(theirs)?.toString() !== ours) {
     throw new ChecksumMismatchError(`${what}: CRC-64 mismatch: sent bytes with crc64ecma ${ours}, server reports ${theirs}`, { code: 'Crc64Mismatch' });
   }
@@ -68,16 +76,26 @@ export function reportedChecksums(headers: Record<string, string | undefined>): 
   return crc !== undefined ? { crc64ecma: crc.toString() } : undefined;
 }
 
-/** An object's info from the headers of a HEAD or GET answer. */
+/**
+ * An object's info from the headers of a HEAD answer. Throws FerryError (`NoContentLength`) when it announces no
+ * length: a size Ferry would otherwise have to make up.
+ */
+export function statInfo(what: string, key: string, headers: Record<string, string | undefined>): ObjectInfo {
+  const info = objectInfo(key, headers);
+  if (Number.isNaN(info.size)) throw new FerryError(`${what}: the server's answer carries no Content-Length, so the object's size is unknown`, { code: 'NoContentLength' });
+  return info;
+}
+
+/** An object's info from the headers of a HEAD or GET answer (`size` NaN when they carry no Content-Length). */
 export function objectInfo(key: string, headers: Record<string, string | undefined>): ObjectInfo {
   const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (name.startsWith(META_PREFIX) && value !== undefined) metadata[name.slice(META_PREFIX.length)] = value;
   const lastModified = Date.parse(headers['last-modified'] ?? '');
   return {
     key,
-    size: Number(headers['content-length'] ?? 0),
+    size: /^\s*\d+\s*$/.test(headers['content-length'] ?? '') ? Number(headers['content-length']) : NaN,
     lastModified: Number.isNaN(lastModified) ? 0 : lastModified,
-    etag: unquote(headers.etag),
+    etag: unquote(headers.etag) || undefined,
     checksums: reportedChecksums(headers),
     contentType: headers['content-type'],
     metadata,

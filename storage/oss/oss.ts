@@ -13,16 +13,21 @@
  * Errors are mapped in one place, {@link mapOssError} (`errors.ts`).
  */
 import { Readable, pipeline } from 'node:stream';
-import type { ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
+import type { BackToOrigin, ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
 import type { ProviderContext } from '../registry';
 import { Crc64Stream, combineCrc64Parts, crc64ecma, parseCrc64 } from '../checksum/crc64';
 import { ObjectTooLargeError, SizeMismatchError, TransientError } from '../../common/errors';
-import { createAliOss, type AliOss, type AliOssTransport, type RequestCtx } from './client';
+import { partEtagsMissing } from '../part-etags';
+import { createAliOss, uploadPartFromStream, type AliOss, type AliOssTransport, type RequestCtx } from './client';
 import { SignerClock } from './clock';
 import { ossConfig, type OssConfig, type OssProviderOptions } from './config';
 import { checkedDownload } from './download';
+import { capabilitiesFor, endpointQuirks, type Quirks } from '../quirks';
+import { bodyFrame, type BodyFrame } from '../get-body';
 import { mapOssError } from './errors';
-import { decodeListValue, objectInfo, reportedChecksums, unquote, validateOssKey, verifyCrc, writeHeaders } from './object-fields';
+import { bucketWebsite, ossBackToOrigin } from './website';
+import { listAdvancing, type ListingMode, type ListVersion } from '../listing-guard';
+import { decodeListValue, objectInfo, reportedChecksums, statInfo, unquote, validateOssKey, verifyCrc, writeHeaders } from './object-fields';
 
 export { mapOssError };
 export type { OssProviderOptions };
@@ -54,22 +59,35 @@ type CallCtx = { ctx: RequestCtx };
 
 class OssProvider implements ObjectProvider {
   readonly type = 'oss';
-  readonly capabilities = capabilities;
+  readonly capabilities: Capabilities;
+  /** The store's quirks (preset + job overrides) this provider runs with. */
+  readonly quirks: Quirks;
   readonly endpointId: string;
   readonly bucket: string;
   private readonly clients = new Map<string, AliOss>();
   private readonly clientOptions: OssConfig['clientOptions'];
   private readonly transport: AliOssTransport;
   private readonly timeoutMs: number;
+  /** The list version this store needs (switched to 1 when it ignores `start-after`). */
+  private readonly listing: ListingMode;
+  private readonly warn: (message: string) => void;
+  /** Mirroring-based back-to-origin through the bucket's website configuration (website.ts). */
+  readonly backToOrigin: BackToOrigin;
 
   constructor(spec: EndpointSpec, ctx: ProviderContext, opts: OssProviderOptions = {}) {
     const config = ossConfig(spec, ctx, opts);
+    this.quirks = endpointQuirks(spec)!;
+    // The provider computes and checks CRC-64 itself: the only checksum it reads back.
+    this.capabilities = capabilitiesFor(capabilities, this.quirks, ['crc64ecma']);
     this.bucket = config.bucket;
     this.endpointId = config.endpointId;
     this.timeoutMs = config.timeoutMs;
     this.clientOptions = config.clientOptions;
     this.transport = { agents: config.agents, clock: new SignerClock(ctx.now ?? Date.now), onRequest: opts.onRequest };
+    this.listing = { version: opts.listVersion ?? this.quirks.listVersion };
+    this.warn = opts.onWarning ?? ((message) => console.warn(message));
     this.client(this.bucket); // fail fast on options ali-oss rejects
+    this.backToOrigin = ossBackToOrigin(bucketWebsite(this.bucket, () => this.client(this.bucket), (what, signal, fn) => this.call(what, signal, fn)));
   }
 
   /** One ali-oss client per bucket (the own bucket, and copy sources), sharing agents and clock. */
@@ -117,23 +135,31 @@ class OssProvider implements ObjectProvider {
     return [CONNECT_TIMEOUT_MS, this.timeoutMs + bodyMs];
   }
 
+  /** One page, checked to advance in key order (storage/listing-guard.ts): V1 `marker` for stores that ignore `start-after`. */
   async list(opts: ListOptions = {}): Promise<ListPage> {
-    const query: Record<string, string | number> = { 'max-keys': Math.max(1, Math.min(opts.limit ?? 1000, 1000)), 'encoding-type': 'url' };
-    if (opts.prefix) query.prefix = opts.prefix;
-    if (opts.startAfter) query['start-after'] = opts.startAfter;
-    const out = await this.call(`list oss://${this.bucket}/${opts.prefix ?? ''}`, opts.signal, (callCtx) => this.client(this.bucket).listV2(query, callCtx));
-    const objects: ObjectInfo[] = out.objects.map((entry) => {
-      const key = decodeListValue(entry.name);
-      const lastModified = Date.parse(entry.lastModified);
-      return { key, size: Number(entry.size), lastModified: Number.isNaN(lastModified) ? 0 : lastModified, etag: unquote(entry.etag), position: key };
-    });
-    return out.isTruncated && objects.length ? { objects, next: objects[objects.length - 1]!.position } : { objects };
+    const startAfter = opts.startAfter || undefined;
+    const fetch = async (version: ListVersion) => {
+      const query: Record<string, string | number> = { 'max-keys': Math.max(1, Math.min(opts.limit ?? 1000, 1000)), 'encoding-type': 'url' };
+      if (opts.prefix) query.prefix = opts.prefix;
+      if (startAfter) query[version === 2 ? 'start-after' : 'marker'] = startAfter;
+      const client = this.client(this.bucket);
+      const out = await this.call(`list oss://${this.bucket}/${opts.prefix ?? ''}`, opts.signal, (callCtx) => (version === 2 ? client.listV2(query, callCtx) : client.list(query, callCtx)));
+      const objects: ObjectInfo[] = (out.objects ?? []).map((entry) => {
+        const key = decodeListValue(entry.name, this.bucket);
+        const lastModified = Date.parse(entry.lastModified);
+        return { key, size: Number(entry.size), lastModified: Number.isNaN(lastModified) ? 0 : lastModified, etag: unquote(entry.etag), position: key };
+      });
+      return { objects, truncated: out.isTruncated };
+    };
+    const page = await listAdvancing(fetch, startAfter, this.listing, { endpoint: String(this.clientOptions.endpoint), bucket: this.bucket, prefix: opts.prefix }, this.warn);
+    return page.next ? { objects: page.objects, next: page.next } : { objects: page.objects };
   }
 
   async stat(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
     this.validateKey(key);
-    const out = await this.call(`stat oss://${this.bucket}/${key}`, opts.signal, (callCtx) => this.client(this.bucket).head(key, callCtx));
-    return objectInfo(key, out.res.headers);
+    const what = `stat oss://${this.bucket}/${key}`;
+    const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).head(key, callCtx));
+    return statInfo(what, key, out.res.headers);
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
@@ -146,21 +172,19 @@ class OssProvider implements ObjectProvider {
       headers['x-oss-range-behavior'] = 'standard'; // 416 for an unsatisfiable range instead of the whole object
     }
     const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).getStream(key, { ...callCtx, headers }));
-    const res = out.stream;
-    const info = objectInfo(key, out.res.headers);
-    const announced = out.res.headers['content-length'];
-    const contentLength = announced !== undefined ? Number(announced) : out.res.status === 200 ? info.size : 0;
-    const total = Number(out.res.headers['content-range']?.split('/')[1]);
-    if (out.res.status === 206 && Number.isFinite(total)) info.size = total;
-    if (headers.Range && out.res.status !== 206) {
-      res.destroy();
-      throw new TransientError(`${what}: asked for ${headers.Range}, server answered ${out.res.status} without Content-Range`, { status: out.res.status });
+    const h = out.res.headers;
+    let frame: BodyFrame;
+    try {
+      frame = bodyFrame({ what, status: out.res.status, contentLength: h['content-length'], contentRange: h['content-range'], range: headers.Range ? range : undefined, expectedSize: opts.expectedSize });
+    } catch (e) {
+      out.stream.destroy();
+      throw e;
     }
-    // Whole-object CRC applies when the body is the whole object.
-    const whole = out.res.status === 200 || (range?.start === 0 && contentLength === info.size);
-    const expectedCrc = whole ? parseCrc64(out.res.headers['x-oss-hash-crc64ecma']) : undefined;
-    const body = checkedDownload(res, { what, contentLength, checkLength: announced !== undefined, expectedCrc }, opts.signal);
-    return { body, info, contentLength };
+    const info = { ...objectInfo(key, h), size: frame.size ?? NaN };
+    // The whole-object CRC applies when the body is the whole object.
+    const expectedCrc = frame.whole ? parseCrc64(h['x-oss-hash-crc64ecma']) : undefined;
+    const body = checkedDownload(out.stream, frame, expectedCrc, opts.signal);
+    return { body, info, ...(frame.length !== undefined ? { contentLength: frame.length } : {}) };
   }
 
   async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
@@ -174,7 +198,7 @@ class OssProvider implements ObjectProvider {
       const crc = crc64ecma(body); // ali-oss adds Content-MD5 for buffers; the server checks it
       const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).put(key, body, { ...callCtx, headers, timeout: this.uploadTimeout(size) }));
       verifyCrc(what, out.res.headers, crc);
-      return { etag: unquote(out.res.headers.etag), checksums: { crc64ecma: crc } };
+      return { etag: unquote(out.res.headers.etag), checksums: reportedChecksums(out.res.headers) };
     }
     const limit = size ?? capabilities.maxSinglePut;
     const counted = new Crc64Stream({
@@ -190,7 +214,7 @@ class OssProvider implements ObjectProvider {
     );
     const crc = counted.crc.toString();
     verifyCrc(what, out.res.headers, crc);
-    return { etag: unquote(out.res.headers.etag), checksums: { crc64ecma: crc } };
+    return { etag: unquote(out.res.headers.etag), checksums: reportedChecksums(out.res.headers) };
   }
 
   async createMultipart(key: string, opts: WriteOptions = {}): Promise<string> {
@@ -206,14 +230,13 @@ class OssProvider implements ObjectProvider {
     const what = `upload part ${partNumber} oss://${this.bucket}/${key}`;
     if (size > capabilities.multipart!.maxPartSize) throw new ObjectTooLargeError(`${what}: ${size} bytes exceeds the part limit ${capabilities.multipart!.maxPartSize}`);
     if (Buffer.isBuffer(body) && body.length !== size) throw new SizeMismatchError(`${what}: size ${size} announced for a ${body.length}-byte buffer`);
-    const send = (stream: Readable, callCtx: CallCtx) =>
-      this.client(this.bucket)._uploadPart(key, uploadId, partNumber, { size, stream }, { ...callCtx, timeout: this.uploadTimeout(size) });
+    const send = (stream: Readable, callCtx: CallCtx) => uploadPartFromStream(this.client(this.bucket), key, uploadId, partNumber, { size, stream }, { ...callCtx, timeout: this.uploadTimeout(size) });
     const { out, crc } = Buffer.isBuffer(body)
       ? // a fresh stream per attempt, so a part refused for its request time can be sent again
         { out: await this.call(what, opts.signal, (callCtx) => send(Readable.from([body]), callCtx)), crc: crc64ecma(body) }
       : await this.uploadPartStream(what, body, size, opts.signal, send);
     verifyCrc(what, out.res.headers, crc);
-    return { partNumber, etag: unquote(out.etag)!, size, checksums: { crc64ecma: crc } };
+    return { partNumber, etag: unquote(out.etag) ?? '', size, checksums: { crc64ecma: crc } };
   }
 
   /** Sends a part from a stream, counting its bytes and CRC-64 on the way (a spent stream cannot be resent). */
@@ -230,8 +253,9 @@ class OssProvider implements ObjectProvider {
   /** Size (and content type) of a copy source in another bucket of this endpoint. */
   private async statSource(source: CopySource, signal: AbortSignal | undefined): Promise<ObjectInfo> {
     this.validateKey(source.key);
-    const out = await this.call(`stat oss://${source.bucket}/${source.key}`, signal, (callCtx) => this.client(source.bucket).head(source.key, callCtx));
-    return objectInfo(source.key, out.res.headers);
+    const what = `stat oss://${source.bucket}/${source.key}`;
+    const out = await this.call(what, signal, (callCtx) => this.client(source.bucket).head(source.key, callCtx));
+    return statInfo(what, source.key, out.res.headers);
   }
 
   async uploadPartCopy(key: string, uploadId: string, partNumber: number, source: CopySource, range: ByteRange, opts: { signal?: AbortSignal } = {}): Promise<UploadedPart> {
@@ -243,20 +267,22 @@ class OssProvider implements ObjectProvider {
       this.client(this.bucket).uploadPartCopy(key, uploadId, partNumber, `${range.start}-${end}`, { sourceKey: source.key, sourceBucketName: source.bucket }, { ...callCtx, headers }),
     );
     const checksums = reportedChecksums(out.res.headers);
-    return { partNumber, etag: unquote(out.etag)!, size: end - range.start + 1, ...(checksums ? { checksums } : {}) };
+    return { partNumber, etag: unquote(out.etag) ?? '', size: end - range.start + 1, ...(checksums ? { checksums } : {}) };
   }
 
   async completeMultipart(key: string, uploadId: string, parts: UploadedPart[], opts: { signal?: AbortSignal } = {}): Promise<PutResult> {
     this.validateKey(key);
     const what = `complete multipart oss://${this.bucket}/${key}`;
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+    // Parts the server answered without an ETag are listed as it answered them: with an empty one.
     const out = await this.call(what, opts.signal, (callCtx) =>
-      this.client(this.bucket).completeMultipartUpload(key, uploadId, sorted.map((part) => ({ number: part.partNumber, etag: `"${part.etag}"` })), callCtx),
-    );
+      this.client(this.bucket).completeMultipartUpload(key, uploadId, sorted.map((part) => ({ number: part.partNumber, etag: part.etag ? `"${part.etag}"` : '' })), callCtx),
+    ).catch((e: unknown) => {
+      throw partEtagsMissing(what, sorted, e);
+    });
     const expected = combineCrc64Parts(sorted.map((part) => ({ crc: part.checksums?.crc64ecma, size: part.size })));
     if (expected !== undefined) verifyCrc(what, out.res.headers, expected);
-    const crc = expected ?? reportedChecksums(out.res.headers)?.crc64ecma;
-    return { etag: unquote(out.etag ?? out.res.headers.etag), ...(crc !== undefined ? { checksums: { crc64ecma: crc } } : {}) };
+    return { etag: unquote(out.etag ?? out.res.headers.etag), checksums: reportedChecksums(out.res.headers) };
   }
 
   async abortMultipart(key: string, uploadId: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -276,10 +302,10 @@ class OssProvider implements ObjectProvider {
       const out = await this.call(`list multipart uploads oss://${this.bucket}/${prefix}`, opts.signal, (callCtx) => this.client(this.bucket).listUploads(query, callCtx));
       for (const upload of out.uploads) {
         const initiated = Date.parse(upload.initiated);
-        result.push({ key: decodeListValue(upload.name), uploadId: upload.uploadId, initiated: Number.isNaN(initiated) ? 0 : initiated });
+        result.push({ key: decodeListValue(upload.name, this.bucket), uploadId: upload.uploadId, initiated: Number.isNaN(initiated) ? 0 : initiated });
       }
       if (!out.isTruncated || !out.nextKeyMarker) return result;
-      keyMarker = decodeListValue(out.nextKeyMarker);
+      keyMarker = decodeListValue(out.nextKeyMarker, this.bucket);
       uploadIdMarker = out.nextUploadIdMarker || undefined;
     }
   }

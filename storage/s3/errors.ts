@@ -1,5 +1,5 @@
 /** The s3 provider's one error-mapping function: SDK-shaped service errors and network errors of either path. */
-import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidKeyError, NotFoundError, ObjectTooLargeError, SourceChangedError, ThrottledError, TransientError, isAbortError } from '../../common/errors';
+import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidKeyError, NotFoundError, ObjectTooLargeError, SourceChangedError, ThrottledError, TransientError, isAbortError, stringField, withoutObjectText } from '../../common/errors';
 
 const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests', 'TooManyRequestsException', 'RequestThrottled', 'ServiceUnavailable']);
 const DENIED_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden', 'AllAccessDisabled', 'InvalidToken', 'ExpiredToken', 'AccountProblem', 'InvalidSecurity']);
@@ -11,10 +11,33 @@ const TRANSIENT_NET = new Set([
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
+/** The fields of an SDK or network error that the mapping reads: text only (a field may be anything). */
+interface S3ErrorFields {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string> };
+}
+
+function readFields(err: unknown): S3ErrorFields {
+  const f = (typeof err === 'object' && err !== null ? err : {}) as S3ErrorFields & Record<string, unknown>;
+  const message = stringField(f.message);
+  return {
+    name: stringField(f.name),
+    Code: stringField(f.Code),
+    code: stringField(f.code),
+    message: message !== undefined ? withoutObjectText(message) : undefined,
+    $metadata: typeof f.$metadata?.httpStatusCode === 'number' ? f.$metadata : undefined,
+    $response: f.$response,
+  };
+}
+
 /** Maps SDK and network errors to Ferry's classes. The one mapping function of this provider. */
 export function mapS3Error(err: unknown, what: string): unknown {
   if (err instanceof FerryError || isAbortError(err)) return err;
-  const e = err as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
+  const e = readFields(err);
   const status = e.$metadata?.httpStatusCode;
   // A node network error is named plain 'Error'; its code (ENOTFOUND, ECONNREFUSED …) says what happened, and its
   // message names the code already ("getaddrinfo ENOTFOUND host").

@@ -3,9 +3,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { Checksums } from '../provider';
 
-/** An ETag without its quotes (and weak prefix). */
+/** An ETag without its quotes (and weak prefix); undefined when the server sent none or an empty one (never `''`). */
 export function unquote(etag: string | undefined): string | undefined {
-  return etag?.replace(/^(W\/)?"|"$/g, '');
+  return etag?.trim().replace(/^(W\/)?"|"$/g, '') || undefined;
 }
 
 /** The whole-object checksums of a HEAD/GET answer. */
@@ -32,7 +32,8 @@ export function headFields(h: IncomingHttpHeaders): HeadFields {
   }
   const modified = str('last-modified');
   return {
-    ContentLength: Number(str('content-length') ?? 0),
+    // Absent (a GET body framed by closing the connection) stays absent: never a made-up 0.
+    ContentLength: /^\s*\d+\s*$/.test(str('content-length') ?? '') ? Number(str('content-length')) : undefined,
     LastModified: modified ? new Date(modified) : undefined,
     ETag: str('etag'),
     ContentType: str('content-type'),

@@ -1,6 +1,6 @@
 /**
  * The `s3` provider's requests for path-style custom endpoints (every S3-compatible store): GetObject, PutObject,
- * UploadPart, CopyObject, ListObjectsV2, HeadObject, multipart create/part-copy/complete/abort/list and
+ * UploadPart, CopyObject, ListObjectsV2 (and V1), HeadObject, multipart create/part-copy/complete/abort/list and
  * DeleteObject, signed with SigV4 (`sigv4.ts`) and sent with undici. The SDK's middleware stack costs several
  * times this path's CPU per small object, which is wall time when the storage servers share the cores. Errors
  * become SDK-shaped objects (`Code`, `$metadata.httpStatusCode`, `$response.headers`) so `mapS3Error` maps both
@@ -224,11 +224,14 @@ export class S3Http {
     return xmlTag(resultOf(await this.call('PUT', key, headers, { signal }), 'CopyObjectResult'), 'ETag');
   }
 
-  /** ListObjectsV2 page: up to `maxKeys` objects after `startAfter` (ETags as sent, quoted). */
-  async list(prefix: string | undefined, startAfter: string | undefined, maxKeys: number, signal?: AbortSignal): Promise<{ objects: { key: string; size: number; lastModified: number; etag?: string }[]; truncated: boolean }> {
-    const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(maxKeys) };
+  /**
+   * ListObjectsV2 page (`version` 1: ListObjects with `marker`, for stores that ignore `start-after`): up to `maxKeys`
+   * objects after `startAfter` (ETags as sent, quoted).
+   */
+  async list(prefix: string | undefined, startAfter: string | undefined, maxKeys: number, signal?: AbortSignal, version: 1 | 2 = 2): Promise<{ objects: { key: string; size: number; lastModified: number; etag?: string }[]; truncated: boolean }> {
+    const query: Record<string, string> = version === 2 ? { 'list-type': '2', 'max-keys': String(maxKeys) } : { 'max-keys': String(maxKeys) };
     if (prefix) query.prefix = prefix;
-    if (startAfter) query['start-after'] = startAfter;
+    if (startAfter) query[version === 2 ? 'start-after' : 'marker'] = startAfter;
     const { text } = await this.call('GET', undefined, {}, { query, signal });
     const objects = xmlElements(text, 'Contents').map((c) => ({
       key: xmlTag(c, 'Key') ?? '',
@@ -258,9 +261,9 @@ export class S3Http {
     return xmlTag(resultOf(res, 'CopyPartResult'), 'ETag');
   }
 
-  /** CompleteMultipartUpload with `parts` (ascending, ETags unquoted): the object's ETag. */
+  /** CompleteMultipartUpload with `parts` (ascending, ETags unquoted; `''` = the server gave none, sent empty): the object's ETag. */
   async complete(key: string, uploadId: string, parts: { partNumber: number; etag: string }[], signal?: AbortSignal): Promise<string | undefined> {
-    const body = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${xmlEscape(`"${p.etag}"`)}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+    const body = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${p.etag ? xmlEscape(`"${p.etag}"`) : ''}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
     const res = await this.call('POST', key, { 'content-type': 'application/xml' }, { query: { uploadId }, body, signal });
     return xmlTag(resultOf(res, 'CompleteMultipartUploadResult'), 'ETag');
   }

@@ -16,8 +16,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { S3Http } from './s3-http';
+import { listAdvancing, type ListingMode, type ListVersion } from '../listing-guard';
 import { mapS3Error } from './errors';
 import { checksumsOf, headFields, unquote, type HeadFields } from './head-fields';
+import { bodyFrame, framedBody, type BodyFrame } from '../get-body';
+import { partEtagsMissing } from '../part-etags';
 import { proxySettings } from '../proxy/proxy-env';
 import { proxyAwareAgents } from '../proxy/proxy-agent';
 import type { ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
@@ -25,6 +28,7 @@ import { credentialSources, type ProviderContext } from '../registry';
 import { resolveCredentials } from '../credentials';
 import { FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError } from '../../common/errors';
 import { keyByteLength } from '../../common/keys';
+import { capabilitiesFor, endpointQuirks, type Quirks } from '../quirks';
 // Quiets the SDK's node-version warning in every process that runs this provider (`ferry`, `node workers/main.js`, the demo).
 import './aws-sdk-env';
 
@@ -55,6 +59,9 @@ const capabilities: Capabilities = {
   order: 'key',
 };
 
+/** Checksums this provider reads back (`x-amz-checksum-*`, see head-fields.ts). */
+const S3_READABLE_CHECKSUMS = ['crc32', 'crc32c', 'crc64nvme', 'sha256'] as const;
+
 /** Part size used when `put` receives a stream of unknown size. */
 const UNKNOWN_SIZE_PART = 8 * MiB;
 
@@ -79,11 +86,20 @@ export interface S3ProviderOptions {
   onRequest?: (method: string, path: string) => void;
   /** Every request through the SDK, as for AWS itself (tests of that path against local servers). */
   sdkOnly?: boolean;
+  /**
+   * ListObjects version to list with (default 2, `start-after`). 1 (`marker`) for stores known to ignore `start-after`;
+   * with 2, a page that ignored it switches this provider to 1 by itself (see storage/listing-guard.ts).
+   */
+  listVersion?: ListVersion;
+  /** Where the provider reports what it found out about its server (default `console.warn`). */
+  onWarning?: (message: string) => void;
 }
 
 class S3Provider implements ObjectProvider {
   readonly type = 's3';
-  readonly capabilities = capabilities;
+  readonly capabilities: Capabilities;
+  /** The store's quirks (preset + job overrides) this provider runs with. */
+  readonly quirks: Quirks;
   readonly endpointId: string;
   readonly bucket: string;
   /** Every request without the SDK (see s3-http.ts); undefined for AWS endpoints. */
@@ -93,10 +109,17 @@ class S3Provider implements ObjectProvider {
   private sdkOnceClient: S3Client | undefined;
   private readonly makeClient: (maxAttempts?: number) => S3Client;
   private readonly agents: { destroy(): void }[];
+  /** The list version this store needs (switched to 1 when it ignores `start-after`). */
+  private readonly listing: ListingMode;
+  /** The endpoint as listing errors and warnings name it. */
+  private readonly endpointName: string;
+  private readonly warn: (message: string) => void;
 
   constructor(spec: EndpointSpec, ctx: ProviderContext, opts: S3ProviderOptions = {}) {
     if (!spec.bucket) throw new InvalidConfigError(['bucket: an s3 endpoint needs "bucket"']);
     this.bucket = spec.bucket;
+    this.quirks = endpointQuirks(spec)!;
+    this.capabilities = capabilitiesFor(capabilities, this.quirks, S3_READABLE_CHECKSUMS);
     const creds = resolveCredentials(spec.credentials, {
       ...credentialSources(ctx),
       defaultChain: (env) => (hasAwsDefaultChain(env) ? 'sdk' : undefined),
@@ -104,12 +127,15 @@ class S3Provider implements ObjectProvider {
     });
     const region = spec.region ?? 'us-east-1';
     this.endpointId = `s3|${spec.endpoint ?? `aws:${region}`}|${spec.credentials ?? 'default'}`;
+    this.endpointName = spec.endpoint ?? `s3 (AWS ${region})`;
+    this.listing = { version: opts.listVersion ?? this.quirks.listVersion };
+    this.warn = opts.onWarning ?? ((message) => console.warn(message));
     const maxSockets = opts.maxSockets ?? 256;
     const agentOpts = { keepAlive: true, maxSockets, keepAliveMsecs: 10_000 };
     const proxy = proxySettings(ctx.env ?? process.env);
     const { http: httpAgent, https: httpsAgent } = proxyAwareAgents(proxy, agentOpts);
     this.agents = [httpAgent, httpsAgent];
-    const forcePathStyle = spec.forcePathStyle ?? !!spec.endpoint;
+    const forcePathStyle = this.quirks.pathStyle;
     this.makeClient = (maxAttempts = 3) => {
       const { S3Client } = sdk();
       const client = new S3Client({
@@ -175,27 +201,33 @@ class S3Provider implements ObjectProvider {
     }
   }
 
+  /** One page, checked to advance in key order (storage/listing-guard.ts): V1 `marker` for stores that ignore `start-after`. */
   async list(opts: ListOptions = {}): Promise<ListPage> {
     const limit = Math.min(opts.limit ?? 1000, 1000);
-    const page = await this.send(
-      `list s3://${this.bucket}/${opts.prefix ?? ''}`,
-      (d) => d.list(opts.prefix, opts.startAfter, limit, opts.signal),
-      async (s, run) => {
-        const out = await run<{ Contents?: { Key?: string; Size?: number; LastModified?: Date; ETag?: string }[]; IsTruncated?: boolean }>(
-          new s.ListObjectsV2Command({ Bucket: this.bucket, Prefix: opts.prefix || undefined, StartAfter: opts.startAfter || undefined, MaxKeys: limit }),
-        );
-        return { objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0, etag: o.ETag })), truncated: !!out.IsTruncated };
-      },
-      opts.signal,
-    );
+    const startAfter = opts.startAfter || undefined;
+    const fetch = (version: ListVersion) =>
+      this.send(
+        `list s3://${this.bucket}/${opts.prefix ?? ''}`,
+        (d) => d.list(opts.prefix, startAfter, limit, opts.signal, version),
+        async (s, run) => {
+          const input = { Bucket: this.bucket, Prefix: opts.prefix || undefined, MaxKeys: limit };
+          const out = await run<{ Contents?: { Key?: string; Size?: number; LastModified?: Date; ETag?: string }[]; IsTruncated?: boolean }>(
+            version === 1 ? new s.ListObjectsCommand({ ...input, Marker: startAfter }) : new s.ListObjectsV2Command({ ...input, StartAfter: startAfter }),
+          );
+          return { objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0, etag: o.ETag })), truncated: !!out.IsTruncated };
+        },
+        opts.signal,
+      );
+    const page = await listAdvancing(fetch, startAfter, this.listing, { endpoint: this.endpointName, bucket: this.bucket, prefix: opts.prefix }, this.warn);
     const objects: ObjectInfo[] = page.objects.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified, etag: unquote(o.etag), position: o.key }));
-    return page.truncated && objects.length ? { objects, next: objects[objects.length - 1]!.position } : { objects };
+    return page.next ? { objects, next: page.next } : { objects };
   }
 
+  /** ObjectInfo of a HEAD/GET answer; `size` NaN when it carries no Content-Length (a GET replaces it). */
   private infoFromHead(key: string, h: HeadFields): ObjectInfo {
     return {
       key,
-      size: h.ContentLength ?? 0,
+      size: h.ContentLength ?? NaN,
       lastModified: h.LastModified?.getTime() ?? 0,
       etag: unquote(h.ETag),
       checksums: checksumsOf(h),
@@ -214,27 +246,42 @@ class S3Provider implements ObjectProvider {
     );
   }
 
+  /** Throws FerryError (`NoContentLength`) when the HEAD answer carries no length: a size Ferry would have to make up. */
   async stat(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
-    return this.infoFromHead(key, await this.head(key, opts.signal));
+    const h = await this.head(key, opts.signal);
+    if (h.ContentLength === undefined) throw new FerryError(`stat s3://${this.bucket}/${key}: the server's answer carries no Content-Length, so the object's size is unknown`, { code: 'NoContentLength' });
+    return this.infoFromHead(key, h);
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    const range = opts.range ? rangeHeader(opts.range) : undefined;
+    const what = `get s3://${this.bucket}/${key}`;
+    const asked = opts.range && !(opts.range.start === 0 && opts.range.end === undefined) ? opts.range : undefined;
+    const range = asked ? rangeHeader(asked) : undefined;
+    type Got = HeadFields & { Body?: Readable; ContentRange?: string; status: number; contentLength: string | undefined };
     const out = await this.send(
-      `get s3://${this.bucket}/${key}`,
-      async (d) => {
+      what,
+      async (d): Promise<Got> => {
         const r = await d.get(key, range, opts.signal);
-        return Object.assign(headFields(r.headers), { Body: r.body as Readable | undefined, ContentRange: r.headers['content-range'] });
+        const contentLength = typeof r.headers['content-length'] === 'string' ? r.headers['content-length'] : undefined;
+        return Object.assign(headFields(r.headers), { Body: r.body as Readable | undefined, ContentRange: r.headers['content-range'], status: r.status, contentLength });
       },
-      (s, run) => run<HeadFields & { Body?: Readable; ContentRange?: string }>(new s.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range })),
+      async (s, run): Promise<Got> => {
+        const r = await run<HeadFields & { Body?: Readable; ContentRange?: string; $metadata: { httpStatusCode?: number } }>(new s.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range }));
+        return { ...r, status: r.$metadata.httpStatusCode ?? 200, contentLength: r.ContentLength === undefined ? undefined : String(r.ContentLength) };
+      },
       opts.signal,
     );
-    const contentLength = out.ContentLength ?? 0;
-    const info = this.infoFromHead(key, out);
-    const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : NaN;
-    if (Number.isFinite(total)) info.size = total;
-    const body = out.Body ?? Readable.from([]);
-    return { body, contentLength, info };
+    const raw = out.Body ?? Readable.from([]);
+    let frame: BodyFrame;
+    try {
+      frame = bodyFrame({ what, status: out.status, contentLength: out.contentLength, contentRange: out.ContentRange, range: asked, expectedSize: opts.expectedSize });
+    } catch (e) {
+      raw.destroy();
+      throw e;
+    }
+    const info = { ...this.infoFromHead(key, out), size: frame.size ?? NaN };
+    const body = framedBody(raw, frame, opts.signal);
+    return { body, info, ...(frame.length !== undefined ? { contentLength: frame.length } : {}) };
   }
 
   async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
@@ -333,7 +380,7 @@ class S3Provider implements ObjectProvider {
       async (s, run) => (await run<{ ETag?: string }>(new s.UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: size }))).ETag,
       opts.signal,
     );
-    return { partNumber, etag: unquote(etag)!, size };
+    return { partNumber, etag: unquote(etag) ?? '', size };
   }
 
   async uploadPartCopy(key: string, uploadId: string, partNumber: number, source: CopySource, range: ByteRange, opts: { signal?: AbortSignal } = {}): Promise<UploadedPart> {
@@ -356,7 +403,7 @@ class S3Provider implements ObjectProvider {
       },
       opts.signal,
     );
-    return { partNumber, etag: unquote(etag)!, size: (range.end ?? 0) - range.start + 1 };
+    return { partNumber, etag: unquote(etag) ?? '', size: (range.end ?? 0) - range.start + 1 };
   }
 
   /**
@@ -372,12 +419,12 @@ class S3Provider implements ObjectProvider {
         `complete multipart s3://${this.bucket}/${key}`,
         (d) => d.complete(key, uploadId, sorted, opts.signal),
         async (s, run) =>
-          (await run<{ ETag?: string }>(new s.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) } }))).ETag,
+          (await run<{ ETag?: string }>(new s.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag ? `"${p.etag}"` : '' })) } }))).ETag,
         opts.signal,
       );
       return { etag: unquote(etag) };
     } catch (e) {
-      if (!(e instanceof NotFoundError) || e.code !== 'NoSuchUpload') throw e;
+      if (!(e instanceof NotFoundError) || e.code !== 'NoSuchUpload') throw partEtagsMissing(`complete multipart s3://${this.bucket}/${key}`, sorted, e);
       const now = await this.stat(key, { signal: opts.signal }).catch(() => undefined);
       const size = sorted.reduce((n, p) => n + p.size, 0);
       // Clocks: the store's modification time against the worker's start, with the 15 minutes of skew SigV4 allows.

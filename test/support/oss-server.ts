@@ -10,12 +10,14 @@
  * DeleteMultipleObjects, CopyObject (copy source, metadata directive, copy-source conditions, size limit),
  * ListObjects v1 (Owner) and v2 (continuation-token, start-after, delimiter, fetch-owner, encoding-type=url),
  * multipart (Initiate, UploadPart, UploadPartCopy with range, Complete with combined ETag and CRC-64, Abort,
- * ListParts, ListMultipartUploads), `x-oss-hash-crc64ecma` on every response that carries one, OSS-shaped XML
- * errors (plus `x-oss-err` for bodiless responses), and programmable faults (see {@link FaultRule}).
+ * ListParts, ListMultipartUploads), bucket website configuration with mirroring-based back-to-origin on GET/HEAD of a
+ * missing key (`oss-website.ts`), `x-oss-hash-crc64ecma` on every response that carries one, OSS-shaped XML
+ * errors (plus `x-oss-err` for bodiless responses), programmable faults (see {@link FaultRule}) and quirks of
+ * OSS-compatible stores (see {@link OssQuirks}).
  *
  * Bodies live on disk under a temp data dir and are streamed both ways; the index is in memory.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, rm, open } from 'node:fs/promises';
@@ -27,6 +29,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Crc64, combineCrc64Parts } from '../../storage/checksum/crc64';
 import { compareKeys, keyByteLength } from '../../common/keys';
+import { closeFramed, partEtagAccepted, quirkHeaders, type BodyQuirks } from './body-quirks';
+import { OssWebsites, fetchFromOrigin } from './oss-website';
 
 /** The operations the server routes to; fault rules and the request log name them. */
 export type OssOperation =
@@ -45,7 +49,10 @@ export type OssOperation =
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
   | 'ListParts'
-  | 'ListMultipartUploads';
+  | 'ListMultipartUploads'
+  | 'PutBucketWebsite'
+  | 'GetBucketWebsite'
+  | 'DeleteBucketWebsite';
 
 /** What a fault does to a matching request. */
 export type FaultAction =
@@ -97,6 +104,25 @@ export interface OssServerOptions {
   /** Allowed clock skew (default 15 minutes). */
   maxSkewMs?: number;
   port?: number;
+  /** How this server departs from OSS, like some OSS-compatible stores (none by default; see {@link OssQuirks}). */
+  quirks?: OssQuirks;
+}
+
+/**
+ * Ways OSS-compatible stores seen in the field depart from OSS, for tests of Ferry's defences. All off by default;
+ * the object is read at every request, so a test may change it on a running server (`server.quirks`).
+ */
+export interface OssQuirks extends BodyQuirks {
+  /** ListObjectsV2 ignores `start-after` (every page without a continuation token starts at the beginning). */
+  ignoreStartAfter?: boolean;
+  /** Knows only ListObjects V1: a `list-type=2` request is answered as V1 (start-after and continuation-token ignored, no NextContinuationToken). */
+  v1Only?: boolean;
+  /** ListObjects V1 ignores `marker`. */
+  ignoreMarker?: boolean;
+  /** Each list page holds the right keys, shuffled. */
+  unorderedPages?: boolean;
+  /** Listings asked for `encoding-type=url` say so but send keys as they are (a `%` in a key is not valid encoding). */
+  listNotEncoded?: boolean;
 }
 
 export interface RecordedRequest {
@@ -126,6 +152,8 @@ export interface OssServer {
   readonly port: number;
   /** Every request seen (most recent last, capped at 5000). */
   readonly requests: RecordedRequest[];
+  /** The quirks in force (the object given in the options, or an empty one): change it to change them. */
+  readonly quirks: OssQuirks;
   readonly faults: { add(rule: FaultRule): FaultHandle; clear(): void };
   createBucket(name: string): void;
   /** What the server holds for a key (undefined when absent), for assertions. */
@@ -155,7 +183,7 @@ const SUBRESOURCES = new Set([
 ]);
 
 /** Sub-resources each operation understands; any other sub-resource on a request means "not implemented". */
-const HANDLED_SUBRESOURCES = new Set(['uploads', 'uploadId', 'partNumber', 'objectMeta', 'delete', 'continuation-token', 'security-token']);
+const HANDLED_SUBRESOURCES = new Set(['uploads', 'uploadId', 'partNumber', 'objectMeta', 'delete', 'continuation-token', 'security-token', 'website']);
 
 class OssError extends Error {
   constructor(
@@ -317,6 +345,16 @@ function userMeta(req: IncomingMessage): Record<string, string> {
   return meta;
 }
 
+/** A shuffled copy (Fisher–Yates). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 function lowerBound(sorted: string[], key: string): number {
   let lo = 0;
   let hi = sorted.length;
@@ -430,6 +468,8 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
   const buckets = new Map<string, Bucket>();
   const rules: ActiveRule[] = [];
   const requests: RecordedRequest[] = [];
+  const quirks: OssQuirks = opts.quirks ?? {};
+  const websites = new OssWebsites((status, code, message) => new OssError(status, code, message));
 
   const newFile = (dir: string) => join(dir, randomBytes(12).toString('hex'));
 
@@ -517,6 +557,16 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
 
   function baseHeaders(ctx: Ctx): Record<string, string> {
     return { 'x-oss-request-id': ctx.requestId, server: 'AliyunOSS', date: httpDate(new Date()) };
+  }
+
+  /** Makes the answer depart from OSS as the quirks in force say (body-quirks.ts): headers, and close-framed GET bodies. */
+  function withBodyQuirks(ctx: Ctx): void {
+    const writeHead = ctx.res.writeHead.bind(ctx.res);
+    ctx.res.writeHead = ((status: number, headers: OutgoingHttpHeaders = {}) => {
+      const getBody = ctx.op === 'GetObject' && status < 300;
+      if (getBody && quirks.noContentLength) closeFramed(ctx.res);
+      return writeHead(status, quirkHeaders(headers, quirks, getBody));
+    }) as typeof ctx.res.writeHead;
   }
 
   function sendXml(ctx: Ctx, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -697,6 +747,10 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     for (const k of q.keys()) if (SUBRESOURCES.has(k) && !HANDLED_SUBRESOURCES.has(k)) return 'Unsupported';
     const m = ctx.method;
     if (!ctx.bucket) return 'Unsupported';
+    if (q.has('website')) {
+      const websiteOps: Record<string, OssOperation> = { PUT: 'PutBucketWebsite', GET: 'GetBucketWebsite', DELETE: 'DeleteBucketWebsite' };
+      return (!ctx.key && websiteOps[m]) || 'Unsupported';
+    }
     if (!ctx.key) {
       if (m === 'GET' && q.has('uploads')) return 'ListMultipartUploads';
       if (m === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
@@ -811,14 +865,14 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
 
   async function getOrHeadObject(ctx: Ctx): Promise<void> {
     const b = getBucket(ctx.bucket);
-    let o = getObject(b, ctx.key);
+    let o = b.objects.get(ctx.key) ?? (await mirrored(ctx, b)) ?? getObject(b, ctx.key);
     const mutate = faultOf(ctx, 'mutate');
     if (mutate) o = await mutateObject(b, o, mutate.body);
     checkConditions(ctx, o);
     let start = 0;
     let end = o.size - 1;
     let status = 200;
-    const range = header(ctx.req, 'range');
+    const range = quirks.ignoreRange ? undefined : header(ctx.req, 'range');
     const m = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
     if (m && (m[1] !== '' || m[2] !== '')) {
       let s: number;
@@ -992,10 +1046,11 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     const e = q.get('encoding-type');
     if (e === undefined || e === '') return undefined;
     if (e !== 'url') throw new OssError(400, 'InvalidArgument', `Invalid encoding-type: ${e}`);
-    return encodeListValue;
+    return quirks.listNotEncoded ? (v) => v : encodeListValue;
   }
 
-  function listObjects(ctx: Ctx, v2: boolean): void {
+  function listObjects(ctx: Ctx, v2Asked: boolean): void {
+    const v2 = v2Asked && !quirks.v1Only;
     const b = getBucket(ctx.bucket);
     const q = ctx.query;
     const prefix = q.get('prefix') ?? '';
@@ -1007,7 +1062,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     let token: string | undefined;
     if (v2) {
       token = q.get('continuation-token');
-      const startAfter = q.get('start-after') ?? '';
+      const startAfter = quirks.ignoreStartAfter ? '' : (q.get('start-after') ?? '');
       let fromToken = '';
       if (token) {
         fromToken = Buffer.from(token, 'base64url').toString('utf8');
@@ -1015,9 +1070,10 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       }
       after = compareKeys(fromToken, startAfter) > 0 ? fromToken : startAfter;
     } else {
-      after = q.get('marker') ?? '';
+      after = quirks.ignoreMarker ? '' : (q.get('marker') ?? '');
     }
     const { entries, truncated } = listEntries(b, prefix, after, delimiter, max);
+    const shown = quirks.unorderedPages ? shuffled(entries) : entries;
     const last = entries[entries.length - 1];
     const lastName = last ? last.key?.key ?? last.prefix! : '';
     const owner = !v2 || q.get('fetch-owner') === 'true';
@@ -1033,7 +1089,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       truncated && !v2 ? t('NextMarker', enc(lastName)) : '',
       truncated && v2 ? t('NextContinuationToken', Buffer.from(lastName, 'utf8').toString('base64url')) : '',
       v2 ? t('KeyCount', entries.length) : '',
-      ...entries.map((e) => (e.key ? contentsXml(e.key, enc, owner) : el('CommonPrefixes', t('Prefix', enc(e.prefix!))))),
+      ...shown.map((e) => (e.key ? contentsXml(e.key, enc, owner) : el('CommonPrefixes', t('Prefix', enc(e.prefix!))))),
     ];
     sendXml(ctx, 200, el('ListBucketResult', ...body));
   }
@@ -1049,7 +1105,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       key: ctx.key,
       initiated: new Date(),
       contentType: header(ctx.req, 'content-type') ?? 'application/octet-stream',
-      meta: userMeta(ctx.req),
+      meta: quirks.metadataOnlyOnComplete ? {} : userMeta(ctx.req),
       parts: new Map(),
     });
     sendXml(ctx, 200, el('InitiateMultipartUploadResult', t('Bucket', b.name), t('Key', ctx.key), t('UploadId', uploadId)));
@@ -1132,7 +1188,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     for (const [i, p] of listed.entries()) {
       if (i > 0 && p.number <= listed[i - 1]!.number) throw new OssError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order.');
       const stored = u.parts.get(p.number);
-      if (!stored || stored.etag.toUpperCase() !== p.etag.toUpperCase()) throw new OssError(400, 'InvalidPart', 'One or more of the specified parts could not be found or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: String(p.number), ETag: p.etag });
+      if (!stored || !partEtagAccepted(quirks, stored.etag, p.etag)) throw new OssError(400, 'InvalidPart', 'One or more of the specified parts could not be found or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: String(p.number), ETag: p.etag });
       parts.push(stored);
     }
     for (const p of parts.slice(0, -1)) {
@@ -1159,7 +1215,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       etag,
       crc64,
       contentType: u.contentType,
-      meta: u.meta,
+      meta: quirks.metadataOnlyOnComplete ? userMeta(ctx.req) : u.meta,
       lastModified: nowSeconds(),
       type: 'Multipart',
     };
@@ -1235,6 +1291,38 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     ));
   }
 
+  // ------------------------------------------------------------ website configuration and back-to-origin (oss-website.ts)
+
+  async function putBucketWebsite(ctx: Ctx): Promise<void> {
+    const b = getBucket(ctx.bucket);
+    const body = await readSmallBody(ctx.req);
+    checkContentMd5(ctx.req, createHash('md5').update(body).digest());
+    await websites.put(b.name, body.toString('utf8'));
+    sendEmpty(ctx, 200);
+  }
+
+  function deleteBucketWebsite(ctx: Ctx): void {
+    websites.delete(getBucket(ctx.bucket).name);
+    sendEmpty(ctx, 204);
+  }
+
+  /** A missing key fetched from the origin of the bucket's Mirror rule and stored; undefined when no rule or origin has it. */
+  async function mirrored(ctx: Ctx, b: Bucket): Promise<StoredObject | undefined> {
+    const rule = websites.mirrorRule(b.name, ctx.key, ctx.req.headers);
+    const url = ctx.req.url ?? '';
+    const got = rule && (await fetchFromOrigin(rule, url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
+    if (!got) return undefined;
+    const file = newFile(dirs.objects);
+    const stored = await streamToFile(got.body, file);
+    if (got.md5 !== undefined && got.md5 !== stored.md5.toString('base64')) {
+      await rm(file, { force: true });
+      return undefined;
+    }
+    const obj: StoredObject = { key: ctx.key, file, size: stored.size, etag: stored.md5.toString('hex').toUpperCase(), crc64: stored.crc64, contentType: got.contentType ?? 'application/octet-stream', meta: got.meta, lastModified: nowSeconds(), type: 'Normal' };
+    commit(b, obj);
+    return obj;
+  }
+
   const handlers: Record<OssOperation, (ctx: Ctx) => void | Promise<void>> = {
     PutObject: putObject,
     GetObject: getOrHeadObject,
@@ -1252,6 +1340,9 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     AbortMultipartUpload: abortMultipart,
     ListParts: listParts,
     ListMultipartUploads: listMultipartUploads,
+    PutBucketWebsite: putBucketWebsite,
+    GetBucketWebsite: (ctx) => sendXml(ctx, 200, websites.get(getBucket(ctx.bucket).name)),
+    DeleteBucketWebsite: deleteBucketWebsite,
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -1274,6 +1365,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       authenticate(ctx);
       if (ctx.bucket) validateBucketName(ctx.bucket);
       ctx.faults = takeFaults(ctx);
+      withBodyQuirks(ctx);
       for (const f of ctx.faults) if (f.kind === 'latency') await new Promise((r) => setTimeout(r, f.ms));
       if (faultOf(ctx, 'reset')) {
         req.socket.destroy();
@@ -1321,6 +1413,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     endpoint: `http://127.0.0.1:${port}`,
     port,
     requests,
+    quirks,
     faults: {
       add(rule: FaultRule): FaultHandle {
         const active: ActiveRule = { rule, remaining: rule.times ?? 1, hits: 0 };

@@ -85,6 +85,9 @@ test('status snapshot names phase, counters, tasks, limits and recent failures',
   assert.match(text, /limits {3}bandwidth 50\.0 MiB\/s, objects\/s 200, 4 tasks × 16 objects in flight/);
   assert.match(text, /store throttled us 3×/);
   assert.match(text, /4 multipart parts reused after a resume/);
+  assert.doesNotMatch(text, /verified by/, 'a job that counted no checks shows no breakdown');
+  const checked = renderStatus(progress({ verifiedBy: { size: 1190, md5: 0, crc64: 700, crc32c: 0, sha256: 0, content: 490 } }), T0 + 65_000, 'ferry-photos');
+  assert.match(checked, /verified by size 1190, crc64 700, content 490\n/);
   assert.match(text, /AccessDeniedError {2}"a b\.jpg" \(2\.00 KiB\): denied/);
 });
 
@@ -110,6 +113,8 @@ test('summary text for each status, with the report location', () => {
   assert.match(partial, /^Job photos completed with failures in 2m 5s: 3 objects failed/);
   assert.match(partial, /rounds 4 \(failed tasks retried\)/);
   assert.match(partial, /ferry retry photos/);
+  const sizeOnly = renderSummary(result({ verifiedBy: { size: 2400, md5: 0, crc64: 0, crc32c: 0, sha256: 0, content: 0 } }));
+  assert.match(sizeOnly, /\n {2}verified by size 2400\n/, 'a size-only check is never shown as a checksum');
   const failed = renderSummary(result({ status: 'failed', error: 'source s3://b (credentials "tokyo"): credential profile "tokyo" not found' }));
   assert.match(failed, /^Job photos failed after 2m 5s: source s3:\/\/b \(credentials "tokyo"\): credential profile "tokyo" not found/);
 });
@@ -126,6 +131,8 @@ test('--json summary shape and exit codes', () => {
     partsResumed: 0,
     reportPath: r.reportPath,
   });
+  const checked = summaryJson(result({ verifiedBy: { size: 2400, md5: 2300, crc64: 0, crc32c: 0, sha256: 0, content: 100 } }));
+  assert.deepEqual(checked.verifiedBy, { size: 2400, md5: 2300, crc64: 0, crc32c: 0, sha256: 0, content: 100 });
   assert.equal(exitCodeForResult({ status: 'succeeded' }), 0);
   assert.equal(exitCodeForResult({ status: 'completed-with-failures' }), 1);
   assert.equal(exitCodeForResult({ status: 'failed' }), 3);

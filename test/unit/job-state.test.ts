@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseJob, type JobSpec } from '../../common/job';
-import { emptyCounters, type Counters } from '../../common/progress';
+import { emptyCounters, emptyVerifiedBy, type Counters } from '../../common/progress';
 import type { ThrottleWindow } from '../../common/throttle-schedule';
 import {
   addPlannedTasks,
@@ -139,6 +139,32 @@ test('a retry round re-queues failed tasks; the retry replaces their failures an
   assert.equal(retryRoundDue(state, 1), false, 'no rounds left');
   state.error = 'fatal';
   assert.equal(retryRoundDue(state, 3), false, 'a failed job does not retry');
+});
+
+test('verified objects by check: batches add up in the task, tasks in the job; a retry\'s recovered objects count by size alone', () => {
+  const jobSpec = spec();
+  const run = newTaskRun('ferry-demo/0/0', plan(0, 100, 100), 0);
+  const batch = (verifiedBy: BatchResult['verifiedBy']): BatchResult => ({ done: false, paused: false, objects: emptyCounters(), bytes: emptyCounters(), failures: [], failureCount: 0, throttleEvents: 0, partsResumed: 0, verifiedBy });
+  addBatchResult(run, batch({ ...emptyVerifiedBy(), size: 50, md5: 50, content: 20 }));
+  addBatchResult(run, batch(undefined));
+  addBatchResult(run, batch({ ...emptyVerifiedBy(), size: 40, crc64: 40 }));
+  assert.deepEqual(run.outcome.verifiedBy, { ...emptyVerifiedBy(), size: 90, md5: 50, crc64: 40, content: 20 });
+
+  const state = running(jobSpec, [plan(0, 100, 100)]);
+  assert.equal(jobProgress(jobSpec, state).verifiedBy, undefined, 'nothing verified yet: no breakdown');
+  const first = counters({ copied: 90, verified: 90, failed: 10 });
+  completeTask(state, 'ferry-demo/0/0', { ...run.outcome, objects: first, bytes: first }, true, START);
+  startRetryRound(state);
+  state.inFlight['ferry-demo/1/0'] = state.queue.shift()!;
+  const retry = counters({ skipped: 96, copied: 2, verified: 2, failed: 2 });
+  completeTask(state, 'ferry-demo/1/0', outcome('ferry-demo/1/0', plan(0, 100, 100), { round: 1, objects: retry, bytes: retry, verifiedBy: { ...emptyVerifiedBy(), size: 2, content: 2 } }), true, START + 1000);
+  // 6 earlier failures were found in place by the retry: verified, by their size only.
+  assert.equal(state.objects.verified, 98);
+  const want = { ...emptyVerifiedBy(), size: 98, md5: 50, crc64: 40, content: 22 };
+  assert.deepEqual(jobProgress(jobSpec, state).verifiedBy, want);
+  assert.deepEqual(jobResult(jobSpec, state).verifiedBy, want);
+  assert.deepEqual(reportInput(jobSpec, state, 'ferry-demo').verifiedBy, want);
+  assert.match(jobDetails(jobSpec, state), /\nverified by: size 98, md5 50, crc64 40, content 22\n/);
 });
 
 test('the last task left runs in the job itself, in flight under the job id', () => {

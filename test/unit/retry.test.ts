@@ -2,8 +2,8 @@
 // A fake sleep records the waits, so no test waits for real.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { retry, parseRetryAfter, type RetryPolicy } from '../../common/retry';
-import { AccessDeniedError, ThrottledError, TransientError } from '../../common/errors';
+import { retry, retryBounded, parseRetryAfter, type RetryPolicy } from '../../common/retry';
+import { AccessDeniedError, NON_RETRYABLE_ERROR_NAMES, ThrottledError, TransientError, UnexpectedError } from '../../common/errors';
 
 /** A policy whose waits are recorded instead of slept; `random` fixed at the middle (no jitter) unless given. */
 function fake(policy: Partial<RetryPolicy> = {}): { policy: RetryPolicy; waits: number[] } {
@@ -139,4 +139,66 @@ test('an abort is never swallowed: a fake sleep that ignores the signal, a failu
   // The operation's own abort error passes through as it is.
   const own = Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
   await assert.rejects(retry(failing(own).fn, { attempts: 5, baseMs: 10, signal: aborted.signal }), (e) => e === own);
+});
+
+// ── retryBounded: errors of no known class get UNEXPECTED_ATTEMPTS (3) attempts, then become an UnexpectedError ──
+
+const copyOfKey = { operation: 'copy', bucket: 'photos-src', key: 'a/b é.jpg' };
+
+test('an unknown error gets 3 attempts, then is an UnexpectedError naming the operation, bucket, key and original', async () => {
+  const { policy, waits } = fake({ attempts: 5 });
+  const bug = new TypeError("Cannot read properties of undefined (reading 'etag')");
+  const f = failing(bug, bug, bug, bug, bug);
+  await assert.rejects(retryBounded(copyOfKey, f.fn, policy), (e: unknown) => {
+    assert.ok(e instanceof UnexpectedError);
+    assert.equal(e.name, 'UnexpectedError');
+    assert.equal(e.code, 'Unexpected');
+    assert.equal(e.cause, bug);
+    assert.equal(e.message, `copy in bucket photos-src key "a/b é.jpg": unexpected TypeError: Cannot read properties of undefined (reading 'etag') (3 attempts)`);
+    assert.equal(e.retryable, false);
+    assert.equal(e.jobFatal, false);
+    return true;
+  });
+  assert.equal(f.calls(), 3);
+  assert.deepEqual(waits, [100, 200]);
+  assert.ok(NON_RETRYABLE_ERROR_NAMES.includes('UnexpectedError'), 'Temporal does not retry it either');
+});
+
+test('a known retryable error keeps the policy\'s attempts and is thrown as it is', async () => {
+  const { policy } = fake({ attempts: 5 });
+  const last = new TransientError('reset');
+  const f = failing(new TransientError('a'), new TransientError('b'), new TransientError('c'), new TransientError('d'), last);
+  await assert.rejects(retryBounded(copyOfKey, f.fn, policy), (e) => e === last);
+  assert.equal(f.calls(), 5);
+  const denied = new AccessDeniedError('no');
+  const g = failing(denied);
+  await assert.rejects(retryBounded(copyOfKey, g.fn, fake().policy), (e) => e === denied);
+  assert.equal(g.calls(), 1, 'a non-retryable Ferry error: one attempt, as before');
+});
+
+test('an unknown error that passes within its 3 attempts is no failure', async () => {
+  const f = failing(new URIError('URI malformed'), new URIError('URI malformed'));
+  assert.equal(await retryBounded(copyOfKey, f.fn, fake().policy), 3);
+});
+
+test('outside per-object work (shouldRetry false): known errors go at once, unknown ones get 3 attempts', async () => {
+  const listing = { operation: 'list source', bucket: 'b', after: 'k09' };
+  const throttled = new ThrottledError('slow down');
+  const f = failing(throttled);
+  await assert.rejects(retryBounded(listing, f.fn, fake({ attempts: 3, shouldRetry: () => false }).policy), (e) => e === throttled);
+  assert.equal(f.calls(), 1);
+  const g = failing('boom', 'boom', 'boom');
+  await assert.rejects(retryBounded(listing, g.fn, fake({ attempts: 3, shouldRetry: () => false }).policy), (e: unknown) => {
+    assert.ok(e instanceof UnexpectedError);
+    assert.equal(e.message, 'list source in bucket b after "k09": unexpected thrown string: boom (3 attempts)');
+    return true;
+  });
+  assert.equal(g.calls(), 3);
+});
+
+test('an abort is not turned into an UnexpectedError', async () => {
+  const ac = new AbortController();
+  const f = failing(new TypeError('x'), new TypeError('y'));
+  await assert.rejects(retryBounded(copyOfKey, f.fn, { attempts: 5, baseMs: 10, signal: ac.signal, sleep: async () => ac.abort() }), { name: 'AbortError' });
+  assert.equal(f.calls(), 1);
 });
