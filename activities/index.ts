@@ -8,7 +8,8 @@ import { createActivityContext } from './context';
 import { copyRange } from './copy';
 import { planTasks, preflight } from './plan';
 import { writeReport } from './report';
-import type { BatchInput, PlanTasksInput, ReportInput } from '../common/contracts';
+import { backToOriginOff, backToOriginOn } from './back-to-origin';
+import type { BackToOriginOffInput, BackToOriginOnInput, BatchInput, PlanTasksInput, ReportInput } from '../common/contracts';
 import type { JobSpec } from '../common/job';
 
 export function createActivities(deps: ActivityDeps = {}) {
@@ -18,6 +19,8 @@ export function createActivities(deps: ActivityDeps = {}) {
     planTasks: (input: PlanTasksInput) => ctx.run((c) => planTasks(c, input)),
     copyRange: (input: BatchInput) => ctx.run((c) => copyRange(c, input)),
     writeReport: (input: ReportInput) => ctx.run((c) => writeReport(c, input)),
+    backToOriginOn: (input: BackToOriginOnInput) => ctx.run((c) => backToOriginOn(c, input)),
+    backToOriginOff: (input: BackToOriginOffInput) => ctx.run((c) => backToOriginOff(c, input)),
     /** Start time (ms) of the job's latest completed scheduled round, if any. */
     lastRoundStart: async (jobName: string): Promise<number | undefined> => {
       if (!deps.lastRound) throw new Error('this worker has no Temporal client for scheduled rounds');

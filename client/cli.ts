@@ -132,16 +132,26 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'cutover',
-    summary: 'repeat incremental rounds until one copies fewer than --threshold objects, then say "ready to switch"',
-    usage: 'ferry cutover JOB.yaml [--threshold N] [options]',
+    summary: 'the whole T1/T2 cut-over as one durable workflow: converge, (back-to-origin,) wait for the switch, final delta, verify',
+    usage: 'ferry cutover JOB.yaml [--threshold N] [--every DURATION] [--back-to-origin [--origin-url URL]] [options] | ferry cutover NAME --switched|--retry|--abort',
     description:
-      'The ossimport T1/T2 recipe: the first round copies everything (or, when the job already completed here, what changed since its last run ' +
-      'started); each further round copies what changed since the previous round started (with a one-minute overlap), until a round copies fewer than N objects (default 100). ' +
-      'Then it prints "ready to switch" with the time to pass to the final `ferry incremental JOB --since T` after traffic moved. Runs like ' +
-      '`ferry run` (embedded server and in-process worker unless --address/--no-worker). Exit 0 when ready, 1 when a round had failures.',
-    positionals: [JOB_FILE],
-    options: ['threshold', 'json', ...RUNNING],
-    examples: ['ferry cutover job.yaml', 'ferry cutover job.yaml --threshold 1000 --address temporal.internal:7233 --no-worker'],
+      'Starts (or attaches to) workflow ferry-<name>-cutover and follows its phases. Converge: a full round (or, when the job already completed here, ' +
+      'what changed since that run started), then incremental rounds — each since the previous round started, with a one-minute overlap — until one copies fewer than N objects (default 100). ' +
+      'With --back-to-origin it then sets up back-to-origin on the destination (OSS; other stores are skipped with a note). Then it prints ' +
+      '"ready to switch" and waits, for hours or days, running an incremental round every --every (default 10m), until `ferry cutover NAME --switched`; ' +
+      'then a final delta round, a full verify, and back-to-origin is taken down: "cut-over complete". Verify differences wait for `--retry` ' +
+      '(copy what differs, verify again) or `--abort` (cancel the running round, undo back-to-origin; no data is deleted). Every round runs as ' +
+      'ferry-<name>, so `ferry status NAME` shows it. Runs like `ferry run` (embedded server and in-process worker unless --address/--no-worker); ' +
+      '--detach starts it and returns. --switched/--retry/--abort send the Temporal Update (or the signal of the same name when no worker answers). ' +
+      'Exit 0 = cut-over complete, 1 = aborted, 3 = could not run.',
+    positionals: [{ key: 'job', name: 'JOB.yaml|NAME', required: true }],
+    options: ['threshold', 'every', 'backToOrigin', 'originUrl', 'switched', 'retry', 'abort', 'json', ...RUNNING],
+    examples: [
+      'ferry cutover job.yaml --back-to-origin',
+      'ferry cutover photos --switched',
+      'ferry cutover job.yaml --threshold 1000 --every 30m --address temporal.internal:7233 --detach',
+      'ferry cutover photos --abort',
+    ],
   },
   {
     name: 'verify',

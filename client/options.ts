@@ -68,6 +68,13 @@ export interface CliOptions {
   window?: { from: number; to: number; text: string };
   // cutover: stop when a round copies fewer objects than this.
   threshold?: number;
+  /** cutover: set up back-to-origin on the destination (from --origin-url, or the source's own URL). */
+  backToOrigin?: boolean;
+  originUrl?: string;
+  /** cutover: the operator's answers to a running cut-over. */
+  switched?: boolean;
+  retry?: boolean;
+  abort?: boolean;
 }
 
 /** The commands of the command table. */
@@ -200,6 +207,20 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
     },
   },
   threshold: { key: 'threshold', flag: 'threshold', value: 'N', help: 'ready to switch when a round copies fewer than N objects (default 100)', parse: positiveInt('objects') },
+  backToOrigin: { key: 'backToOrigin', flag: 'back-to-origin', help: 'cutover: set up back-to-origin on the (OSS) destination before the switch, so reads of objects not copied yet are fetched from the source; removed after the final verify passes' },
+  originUrl: {
+    key: 'originUrl',
+    flag: 'origin-url',
+    value: 'URL',
+    help: 'cutover: where back-to-origin fetches missing objects (default: the source bucket\'s own URL)',
+    parse: (raw) => {
+      if (!/^https?:\/\/[^/\s]+/i.test(raw)) throw new Error('must be an http(s) URL, e.g. https://photos.s3.ap-northeast-1.amazonaws.com/');
+      return raw;
+    },
+  },
+  switched: { key: 'switched', flag: 'switched', help: 'cutover: traffic now goes to the destination; run the final delta and the full verify' },
+  retry: { key: 'retry', flag: 'retry', help: 'cutover: after a failed round or verify, copy what differs and verify again' },
+  abort: { key: 'abort', flag: 'abort', help: 'cutover: stop, undo back-to-origin if it was set (no data is deleted)' },
   failures: { key: 'failures', flag: 'failures', value: 'N', help: 'failures to list (default 20)', parse: (raw) => {
     if (!/^\d+$/.test(raw)) throw new Error('must be a whole number');
     return Number(raw);
@@ -307,7 +328,17 @@ function checkCombinations(command: CommandName, options: CliOptions): void {
   if (command === 'throttle' && [options.bandwidth, options.objectsPerSecond, options.concurrency, options.tasks].every((v) => v === undefined)) {
     throw new UsageError('nothing to change: give at least one of --bandwidth, --objects-per-second, --concurrency, --tasks', command);
   }
+  if (command === 'cutover') checkCutoverFlags(options);
   if (command === 'run' && options.noWorker && options.credentials) throw new UsageError('--credentials is used by the in-process worker, which --no-worker turns off', command);
+}
+
+/** `--switched`, `--retry`, `--abort` answer a running cut-over: one at a time, without the flags that start one. */
+function checkCutoverFlags(o: CliOptions): void {
+  const actions = (['switched', 'retry', 'abort'] as const).filter((k) => o[k]);
+  if (actions.length > 1) throw new UsageError(`give one of --switched, --retry, --abort (got ${actions.map((a) => `--${a}`).join(' and ')})`, 'cutover');
+  const starting = (['threshold', 'every', 'backToOrigin', 'originUrl', 'detach', 'noWorker'] as const).filter((k) => o[k] !== undefined);
+  if (actions.length && starting.length) throw new UsageError(`--${actions[0]} answers a running cut-over; ${starting.map((k) => `--${OPTIONS[k].flag}`).join(', ')} only apply when starting one`, 'cutover');
+  if (o.originUrl && !o.backToOrigin) throw new UsageError('--origin-url needs --back-to-origin', 'cutover');
 }
 
 function usageMessage(nodeMessage: string, spec: CommandSpec): string {

@@ -31,3 +31,12 @@ export const reportOptions: ActivityOptions = {
   startToCloseTimeout: '10m',
   retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes },
 };
+
+/**
+ * Back-to-origin on/off (one bucket-configuration call each). Patient: taking back-to-origin down must not give
+ * up on a passing blip, and an `on` whose result is lost would leave a rule nobody records.
+ */
+export const originOptions: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 20, nonRetryableErrorTypes },
+};

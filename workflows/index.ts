@@ -2,3 +2,4 @@
 export { migrationJob } from './migration-job';
 export { migrationTask } from './migration-task';
 export { scheduledRound } from './scheduled-round';
+export { cutover } from './cutover';

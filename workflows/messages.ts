@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobProgress } from '../common/progress';
 import type { TaskOutcome } from '../common/contracts';
+import type { CutoverView } from './cutover-state';
 
 /** Stop starting work and cancel in-flight batches cleanly; they resume from their cursors. */
 export const pauseSignal = defineSignal('pause');
@@ -41,3 +42,19 @@ export const taskDoneSignal = defineSignal<[TaskOutcome]>('taskDone');
 
 /** A task's counters so far (completed batches only; the running batch's are in its heartbeat details). */
 export const taskProgressQuery = defineQuery<TaskOutcome>('taskProgress');
+
+// ── Cut-over workflow (`cutover`, id `ferry-<name>-cutover`) ──────────────────────────────────────────────────
+// Each control message is an Update (acknowledged, validated: `ferry cutover NAME --switched|--retry|--abort`)
+// and a signal of the same name (fire-and-forget: `temporal workflow signal --name cutoverSwitched`).
+
+/** Traffic now goes to the destination: run the final delta and the full verify. Idempotent. */
+export const cutoverSwitchedUpdate = defineUpdate<CutoverView>('cutoverSwitched');
+export const cutoverSwitchedSignal = defineSignal('cutoverSwitched');
+/** After a failed round or verify: copy what differs (or re-run the failed step), then verify again. */
+export const cutoverRetryUpdate = defineUpdate<CutoverView>('cutoverRetry');
+export const cutoverRetrySignal = defineSignal('cutoverRetry');
+/** Stop at once: cancel the running round, undo back-to-origin when it was applied; no data is deleted. */
+export const cutoverAbortUpdate = defineUpdate<CutoverView>('cutoverAbort');
+export const cutoverAbortSignal = defineSignal('cutoverAbort');
+/** Phase, every round's figures, back-to-origin, switch time, last error. */
+export const cutoverStateQuery = defineQuery<CutoverView>('cutoverState');

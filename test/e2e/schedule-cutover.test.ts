@@ -3,8 +3,10 @@
  * - `ferry schedule JOB.yaml --every 1h --window 01:00-06:00` creates Schedule ferry-<name> whose next actions all
  *   fall inside the window; two triggered rounds run the job, the second with modifiedSince = the first round's
  *   start (found in visibility), copying only what changed in between.
- * - `ferry cutover JOB.yaml --threshold N` repeats rounds while a writer adds files during the first one, ends
- *   with "ready to switch" once a round copies fewer than N objects, and the destination equals the source.
+ * - `ferry cutover JOB.yaml --threshold N` (the cut-over workflow) repeats rounds while a writer adds files during
+ *   the first one, says "ready to switch" once a round copies fewer than N objects, and after
+ *   `ferry cutover NAME --switched` runs the final delta and the verify: "cut-over complete", destination = source.
+ *   Started again it waits for the switch once more; `--abort` ends it (exit 1) and keeps the data.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ import { tempDir } from '../support/process';
 import { openFsProvider } from '../../storage/fs/fs';
 import type { ScheduledRoundResult } from '../../workflows/scheduled-round';
 import { INCREMENTAL_SINCE_MARGIN_MS } from '../../common/job';
+import type { CutoverResult, CutoverView } from '../../workflows/cutover-state';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,6 +54,19 @@ describe('schedules and cutover', () => {
         setImmediate(() => resolve({ code, stdout, stderr }));
       }),
     );
+  }
+  /** Polls the cut-over's `cutoverState` query until it reaches `phase` (a fresh run: the newest one). */
+  async function waitForPhase(name: string, phase: string): Promise<void> {
+    const h = client.workflow.getHandle(`ferry-${name}-cutover`);
+    for (let i = 0; i < 1200; i++) {
+      const v = await h.query<CutoverView>('cutoverState').catch(() => undefined);
+      if (v?.phase === phase) {
+        await sleep(1500); // the following CLI polls once a second: let it print the phase
+        return;
+      }
+      await sleep(100);
+    }
+    throw new Error(`cut-over ${name} never reached ${phase}`);
   }
   const explain = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
@@ -127,7 +143,7 @@ describe('schedules and cutover', () => {
     await handle.delete();
   });
 
-  it('ferry cutover repeats rounds until one copies fewer than the threshold, then says ready to switch', { timeout: 300_000 }, async () => {
+  it('ferry cutover converges, says ready to switch, and completes after `ferry cutover NAME --switched`', { timeout: 300_000 }, async () => {
     const { file, src, dst } = fsJob('cut', { throttle: { objectsPerSecond: 100 } });
     for (let i = 0; i < 300; i++) writeFileSync(join(src, `c-${String(i).padStart(3, '0')}.txt`), `cut ${i}`);
     const run = ferry(['cutover', file, '--threshold', '10', '--json']);
@@ -140,22 +156,39 @@ describe('schedules and cutover', () => {
     }
     await sleep(1100);
     for (let i = 0; i < 25; i++) writeFileSync(join(src, `late-${i}.txt`), `written during round 1: ${i}`);
+    await waitForPhase('cut', 'waiting-for-switch');
+    const switched = await ferry(['cutover', 'cut', '--switched', '--json']);
+    assert.equal(switched.code, 0, explain(switched));
+    assert.equal((JSON.parse(switched.stdout) as { applied: string }).applied, 'update');
     const r = await run;
     assert.equal(r.code, 0, explain(r));
-    const out = JSON.parse(r.stdout) as { ready: boolean; threshold: number; rounds: { round: number; since?: string; startedAt: string; copied: number }[]; finalSince: string };
-    assert.equal(out.ready, true);
-    assert.ok(out.rounds.length >= 2, JSON.stringify(out.rounds));
-    assert.equal(out.rounds[0]!.since, undefined);
-    assert.ok(out.rounds[0]!.copied >= 300);
+    const out = JSON.parse(r.stdout) as CutoverResult & { workflowId: string };
+    assert.equal(out.workflowId, 'ferry-cut-cutover');
+    assert.equal(out.status, 'complete');
+    assert.equal(out.message, 'cut-over complete');
+    const copies = out.rounds.filter((x) => x.kind !== 'verify');
+    assert.ok(copies.length >= 3, JSON.stringify(out.rounds)); // full, ≥ 1 incremental, final delta
+    assert.equal(copies[0]!.since, undefined);
+    assert.ok(copies[0]!.copied >= 300);
     const minus = (iso: string) => new Date(Date.parse(iso) - INCREMENTAL_SINCE_MARGIN_MS).toISOString();
-    for (let i = 1; i < out.rounds.length; i++) assert.equal(out.rounds[i]!.since, minus(out.rounds[i - 1]!.startedAt), 'each round continues from the previous round\'s start (minus the overlap)');
-    assert.ok(out.rounds.at(-1)!.copied < 10);
-    assert.equal(out.finalSince, minus(out.rounds.at(-1)!.startedAt));
-    assert.match(r.stderr, /Round 2: objects modified since/);
+    for (let i = 1; i < copies.length; i++) assert.equal(copies[i]!.since, minus(copies[i - 1]!.startedAt), 'each round continues from the previous round\'s start (minus the overlap)');
+    assert.ok(copies.at(-2)!.copied < 10, 'converged before the switch');
+    assert.equal(copies.at(-1)!.kind, 'final-delta');
+    assert.equal(out.rounds.at(-1)!.kind, 'verify');
+    assert.equal(out.rounds.at(-1)!.status, 'succeeded');
+    assert.match(r.stderr, /Round 2 \(incremental since/);
+    assert.match(r.stderr, /ready to switch: .*run `ferry cutover cut --switched`/);
     assert.equal(await assertSameTree(openFsProvider({ type: 'fs', path: src }), openFsProvider({ type: 'fs', path: dst })), 325);
 
-    const human = await ferry(['cutover', file, '--threshold', '10']);
-    assert.equal(human.code, 0, explain(human));
-    assert.match(human.stdout, /ready to switch: round 1 copied 0 object\(s\) \(< 10\)/, 'a completed job continues from its last run: nothing new');
+    // Again, human output: everything is in place (round 1 copies nothing); --abort ends it (exit 1), data kept.
+    const human = ferry(['cutover', file, '--threshold', '10']);
+    await waitForPhase('cut', 'waiting-for-switch');
+    const abort = await ferry(['cutover', 'cut', '--abort']);
+    assert.equal(abort.code, 0, explain(abort));
+    const h = await human;
+    assert.equal(h.code, 1, explain(h));
+    assert.match(h.stdout, /ready to switch: round 1 copied 0 object\(s\) \(< 10\)/);
+    assert.match(h.stdout, /cut-over aborted \(cut\)/);
+    assert.equal(await assertSameTree(openFsProvider({ type: 'fs', path: src }), openFsProvider({ type: 'fs', path: dst })), 325);
   });
 });
