@@ -2,8 +2,8 @@
  * Issue 32's four field failures through the front door: `ferry run JOB.yaml --json` (built CLI, embedded server)
  * against our OSS server in the quirk mode of each store seen in the field — a listing that ignores `start-after`
  * (copies every key once and ends), GET bodies without Content-Length (byte-identical copies), no checksums to
- * compare (`verify: checksum` reads back and says so), keys not URL-encoded in a listing (a named failure in
- * seconds, not hours of retries).
+ * compare (`verify: checksum` reads back and says so), keys not URL-encoded in a listing (a named failure and a
+ * report in seconds, not hours of retries).
  *
  * FERRY_E2E_SKIP_BUILD=1 reuses an existing dist/.
  */
@@ -156,11 +156,11 @@ describe('S3/OSS-compatible stores through `ferry run`', () => {
     assert.deepEqual(json.verifiedBy, { size: 3, md5: 3, crc64: 0, crc32c: 0, sha256: 0, content: 3 }, explain(r));
   });
 
-  it('a key not URL-encoded in a listing: the job ends in seconds with a report naming the value, exit 1', async () => {
-    // Past preflight's two-key probe: planning meets it.
+  it('a key not URL-encoded in a listing: the job ends in seconds, failed, with a report naming the value', async () => {
+    // Past preflight's two-key probe: planning meets it. A job that cannot list its source could not run: exit 3.
     await bucket('not-encoded', bodies(['a.txt', 'b.txt', 'c.txt', 'd.txt', 'zz-rate-100%.txt']));
     const { r, json } = await runJob('not-encoded', { listNotEncoded: true });
-    assert.equal(r.code, 1, explain(r));
+    assert.equal(r.code, 3, explain(r));
     assert.ok(r.seconds < 60, explain(r));
     assert.equal(json.status, 'failed', explain(r));
     assert.match(String(json.error), /listing the source stopped .*"zz-rate-100%\.txt" is not valid URL encoding/, explain(r));
