@@ -40,6 +40,14 @@ export interface ConformanceTarget {
    * Ferry's verify phase reports such objects as missing at the destination.
    */
   rewrittenKeys?: Record<string, string>;
+  /**
+   * Known departures of a quirky store (test/support/body-quirks.ts) the cases expect as such:
+   * - `lengthUnknown`: GET answers carry no length; the caller passes the listed size (`expectedSize`).
+   * - `multipartMetadataLost`: metadata sent with a multipart initiate is not kept (Ferry's copy engine restores it,
+   *   activities/metadata-kept.ts; the provider alone cannot).
+   * - `partEtagsRefused`: parts are answered without ETags, and completion refuses them: a named `PartEtagMissing`.
+   */
+  departures?: { lengthUnknown?: boolean; multipartMetadataLost?: boolean; partEtagsRefused?: boolean };
 }
 
 const MiB = 1024 * 1024;
@@ -145,7 +153,7 @@ export function runConformance(target: ConformanceTarget): void {
             const info = await p.stat(key);
             assert.equal(info.size, size);
             assert.ok(info.lastModified > Date.UTC(2000, 0, 1), 'lastModified is epoch ms');
-            const got = await p.get(key);
+            const got = target.departures?.lengthUnknown ? await p.get(key, { expectedSize: size }) : await p.get(key);
             assert.equal(got.contentLength, size);
             const bytes = await readAll(got.body);
             assert.equal(bytes.length, size);
@@ -188,13 +196,19 @@ export function runConformance(target: ConformanceTarget): void {
       assert.equal(parts.length, 4);
       // Not visible before completion.
       await assert.rejects(empty.stat(key), NotFoundError);
+      if (target.departures?.partEtagsRefused) {
+        await assert.rejects(empty.completeMultipart!(key, uploadId, parts), (e: { code?: string }) => e.code === 'PartEtagMissing');
+        await empty.abortMultipart!(key, uploadId);
+        return;
+      }
       await empty.completeMultipart!(key, uploadId, parts);
       const info = await empty.stat(key);
       assert.equal(info.size, body.length);
-      if (empty.capabilities.metadata) {
+      if (empty.capabilities.metadata && !target.departures?.multipartMetadataLost) {
         assert.equal(info.contentType, 'application/x-mp');
         assert.equal(info.metadata?.origin, 'conformance');
       }
+      if (target.departures?.multipartMetadataLost) assert.equal(info.metadata?.origin, undefined, 'the store still drops initiate metadata');
       const got = await readAll((await empty.get(key)).body);
       assert.equal(md5(got), md5(body));
       const pending = (await empty.listMultipartUploads?.('multipart/')) ?? [];
