@@ -4,26 +4,14 @@
  * - A ranged GET accepts `206` only with a `Content-Range` (and `Content-Length`) matching the request; a server
  *   that ignores `Range` and answers `200` has the full body skipped and sliced, so the caller still gets exactly
  *   the requested bytes (and the connection is dropped once they have arrived).
- * - A body shorter than announced fails with `SizeMismatchError`; an aborted one with an AbortError.
- * - A body that fails before its reader listens keeps the error until an 'error' listener (async iteration,
- *   `pipeline`, `finished`) arrives: an unheard 'error' event would kill the worker process.
+ * - The body is cut and counted by `framedBody` (storage/get-body.ts), as the object stores' are: one shorter than
+ *   announced fails with `SizeMismatchError`, an aborted one with an AbortError, and an error before its reader
+ *   listens waits for an 'error' listener (an unheard 'error' event would kill the worker process).
  */
-import { Readable } from 'node:stream';
 import { contentLength, discardBody, infoOf, parseContentRange, toFerryError, type HttpResponse } from './requests';
 import type { ListEntry } from './list-file';
 import type { GetResult } from '../provider';
-import { abortError } from '../../common/errors';
-
-interface BodyPlan {
-  what: string;
-  /** Bytes to drop first (a server that ignored Range). */
-  skip: number;
-  /** Bytes to deliver. */
-  take: number;
-  /** Bytes the server announced. */
-  announced: number;
-  signal?: AbortSignal;
-}
+import { framedBody } from '../get-body';
 
 /** A GET answer about to become a {@link GetResult}. */
 export interface ContentRead {
@@ -49,7 +37,7 @@ export function partialContent({ entry, res, what, signal }: ContentRead, range:
   if (contentRange.start !== range.start || contentRange.end !== wantEnd || (announced !== undefined && announced !== length)) {
     return refuseContent(res, toFerryError({ kind: 'bad-range', what, detail: `asked for bytes ${range.start}-${range.end ?? ''}, got Content-Range ${header}` }));
   }
-  const body = bodyStream(res.body, { what, skip: 0, take: length, announced: length, ...(signal ? { signal } : {}) });
+  const body = framedBody(res.body, { what, size: contentRange.total, skip: 0, length, whole: length === contentRange.total, sliced: false }, signal);
   return { body, info: infoOf(entry, res.headers, contentRange.total), contentLength: length };
 }
 
@@ -60,7 +48,7 @@ export function fullContent({ entry, res, what, signal }: ContentRead, range: By
   if (range && range.start >= total) return refuseContent(res, toFerryError({ kind: 'range-beyond-end', what, start: range.start, size: total }));
   const skip = range?.start ?? 0;
   const take = range ? Math.min(range.end ?? total - 1, total - 1) - range.start + 1 : total;
-  const body = bodyStream(res.body, { what, skip, take, announced: total, ...(signal ? { signal } : {}) });
+  const body = framedBody(res.body, { what, size: total, skip, length: take, whole: take === total, sliced: skip + take < total }, signal);
   return { body, info: infoOf(entry, res.headers, total), contentLength: take };
 }
 
@@ -68,89 +56,4 @@ export function fullContent({ entry, res, what, signal }: ContentRead, range: By
 function refuseContent(res: HttpResponse, err: Error): never {
   discardBody(res, false);
   throw err;
-}
-
-/**
- * Wraps a response body into the body a caller reads: exactly `take` bytes after `skip`, with backpressure, failing
- * with SizeMismatchError when the connection ends early and with an AbortError when the signal fires.
- */
-function bodyStream(res: Readable, plan: BodyPlan): Readable {
-  let toSkip = plan.skip;
-  let remaining = plan.take;
-  let received = 0;
-  let settled = false;
-  let ended = false;
-  const out = new Readable({
-    read() {
-      res.resume();
-    },
-    destroy(err, cb) {
-      settled = true;
-      if (!res.destroyed) res.destroy();
-      cb(err);
-    },
-  });
-  const fail = (cause?: unknown) => {
-    if (settled) return;
-    settled = true;
-    if (!res.destroyed) res.destroy();
-    const err = plan.signal?.aborted ? abortError(plan.signal) : toFerryError({ kind: 'truncated', what: plan.what, received, expected: plan.announced, cause });
-    failWhenHeard(out, err);
-  };
-  res.on('data', (chunk: Buffer) => {
-    if (settled) return;
-    received += chunk.length;
-    let piece = chunk;
-    if (toSkip > 0) {
-      if (piece.length <= toSkip) {
-        toSkip -= piece.length;
-        return;
-      }
-      piece = piece.subarray(toSkip);
-      toSkip = 0;
-    }
-    if (piece.length > remaining) piece = piece.subarray(0, remaining);
-    remaining -= piece.length;
-    const more = piece.length === 0 || out.push(piece);
-    if (remaining === 0 && received < plan.announced) {
-      // Sliced out of a full body: the rest is not needed, so drop the connection instead of downloading it.
-      settled = true;
-      out.push(null);
-      res.destroy();
-      return;
-    }
-    if (!more) res.pause();
-  });
-  res.once('end', () => {
-    ended = true;
-    if (settled) return;
-    if (remaining > 0) return fail();
-    settled = true;
-    out.push(null);
-  });
-  res.on('error', (err) => fail(err));
-  // Guards against any other way of closing early leaving the caller waiting on a body that will never end.
-  res.once('close', () => {
-    if (!ended) fail();
-  });
-  return out;
-}
-
-/**
- * Fails `out` with `err` as soon as someone can hear it. A body may break (abort, reset) before its caller starts
- * reading, and an 'error' event nobody listens to kills the worker; the error then waits for the first 'error'
- * listener, which async iteration, `pipeline` and `finished` add before they read.
- */
-function failWhenHeard(out: Readable, err: Error): void {
-  if (out.listenerCount('error') > 0) {
-    out.destroy(err);
-    return;
-  }
-  const onListener = (event: string | symbol) => {
-    if (event !== 'error') return;
-    out.off('newListener', onListener);
-    // 'newListener' fires before the listener is added.
-    process.nextTick(() => out.destroy(err));
-  };
-  out.on('newListener', onListener);
 }

@@ -28,7 +28,6 @@ import {
   FerryError,
   NotFoundError,
   RedirectRefusedError,
-  SizeMismatchError,
   SourceChangedError,
   ThrottledError,
   TransientError,
@@ -267,7 +266,6 @@ export function infoOf(entry: ListEntry, headers: ResponseHeaders, size: number)
 type Failure =
   | { kind: 'status'; what: string; status: number; headers: ResponseHeaders }
   | { kind: 'network'; what: string; cause: unknown; signal: AbortSignal | undefined; idleMs?: number }
-  | { kind: 'truncated'; what: string; received: number; expected: number; cause?: unknown }
   | { kind: 'redirects'; what: string; limit: number; location: string }
   | { kind: 'bad-redirect'; what: string; status: number; location: string | undefined; reason: string }
   | { kind: 'redirect-refused'; what: string; target: URL; reason: string }
@@ -290,8 +288,6 @@ export function toFerryError(failure: Failure): Error {
       }
       return new TransientError(`${failure.what}: ${errorMessage(failure.cause)}`, { cause: failure.cause, ...(code ? { code } : {}) });
     }
-    case 'truncated':
-      return new SizeMismatchError(`${failure.what}: connection closed after ${failure.received} of ${failure.expected} bytes`, failure.cause !== undefined ? { cause: failure.cause } : {});
     case 'redirects':
       return new TransientError(`${failure.what}: too many redirects (more than ${failure.limit}; next Location ${maskQuery(failure.location)})`);
     case 'bad-redirect': {
