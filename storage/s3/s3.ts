@@ -6,16 +6,13 @@
  * endpoints (every S3-compatible store) go through `s3-http.ts` for every request: no SDK middleware per object, and
  * with keys from a profile the SDK is never loaded (idle worker 10–15 MiB smaller, measured). AWS itself (virtual-hosted buckets,
  * region redirects, the default credential chain) uses the SDK, loaded on first use.
- *
- * Longer than the ~400 lines a file here keeps to: every operation names its request for both paths side by side,
- * which keeps each operation's two forms in one place.
+ * The SDK's clients are built in sdk-client.ts. Every operation names its request for both paths side by side, which
+ * keeps each operation's two forms in one place.
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { S3Http } from './s3-http';
+import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, hasAwsDefaultChain, sdk, sdkClientFactory, type Sdk } from './sdk-client';
 import { listAdvancing, type ListingMode, type ListVersion } from '../listing-guard';
 import { mapS3Error } from './errors';
 import { checksumsOf, headFields, unquote, type HeadFields } from './head-fields';
@@ -32,16 +29,7 @@ import { capabilitiesFor, endpointQuirks, type Quirks } from '../quirks';
 // Quiets the SDK's node-version warning in every process that runs this provider (`ferry`, `node workers/main.js`, the demo).
 import './aws-sdk-env';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-/** The AWS SDK, loaded on first use (a worker that only talks to S3-compatible stores with profile keys never loads it). */
-type Sdk = typeof import('@aws-sdk/client-s3');
-const sdk = (): Sdk => require('@aws-sdk/client-s3') as Sdk;
-const smithyHttp = (): typeof import('@smithy/node-http-handler') => require('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
-/* eslint-enable @typescript-eslint/no-require-imports */
-
 const MiB = 1024 * 1024;
-const CONNECTION_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 120_000;
 const GiB = 1024 * MiB;
 
 const capabilities: Capabilities = {
@@ -72,10 +60,6 @@ function rangeHeader(r: ByteRange): string {
 /** `x-amz-copy-source` value: bucket and key, each path segment URL-encoded. */
 export function copySourceHeader(src: CopySource): string {
   return `${src.bucket}/${src.key.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-function hasAwsDefaultChain(env: NodeJS.ProcessEnv): boolean {
-  return !!(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || existsSync(join(homedir(), '.aws', 'credentials')));
 }
 
 /** Options beyond the job spec (tests, benchmarks). */
@@ -136,31 +120,7 @@ class S3Provider implements ObjectProvider {
     const { http: httpAgent, https: httpsAgent } = proxyAwareAgents(proxy, agentOpts);
     this.agents = [httpAgent, httpsAgent];
     const forcePathStyle = this.quirks.pathStyle;
-    this.makeClient = (maxAttempts = 3) => {
-      const { S3Client } = sdk();
-      const client = new S3Client({
-        region,
-        endpoint: spec.endpoint,
-        forcePathStyle,
-        credentials: creds === 'sdk' ? undefined : creds,
-        requestChecksumCalculation: spec.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        maxAttempts,
-        requestHandler: new (smithyHttp().NodeHttpHandler)({ httpAgent, httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
-      });
-      if (opts.onRequest) {
-        const onRequest = opts.onRequest;
-        client.middlewareStack.add(
-          (next) => async (args) => {
-            const req = args.request as { method?: string; path?: string };
-            onRequest(req.method ?? '?', req.path ?? '');
-            return next(args);
-          },
-          { step: 'finalizeRequest', name: 'ferryRequestCounter', priority: 'low' },
-        );
-      }
-      return client;
-    };
+    this.makeClient = sdkClientFactory({ region, endpoint: spec.endpoint, forcePathStyle, credentials: creds, httpAgent, httpsAgent, onRequest: opts.onRequest });
     if (spec.endpoint && forcePathStyle && !opts.sdkOnly) {
       this.data = new S3Http({
         endpoint: spec.endpoint,
