@@ -79,6 +79,9 @@ function checkQuirks(e: EndpointInput, ctx: z.RefinementCtx): void {
   if (minPartSize > maxPartSize) issue(['quirks', 'multipart', 'minPartSize'], `must not exceed maxPartSize (${minPartSize} > ${maxPartSize})`);
 }
 
+/** `encryption:` names: S3 SSE-S3 / SSE-KMS, OSS AES256 / KMS (each maps to the other store's equivalent). */
+const encryptionType = z.enum(['SSE-S3', 'SSE-KMS', 'AES256', 'KMS'], { error: (i) => `unknown encryption ${JSON.stringify(i.input)} (expected SSE-S3, SSE-KMS, AES256 or KMS)` });
+
 const endpointSchema = z
   .strictObject({
     type: z.enum(['s3', 'oss', 'fs', 'http'], { error: (i) => `unknown provider type ${JSON.stringify(i.input)} (expected s3, oss, fs or http)` }),
@@ -101,6 +104,12 @@ const endpointSchema = z
     followSymlinks: z.boolean().optional(),
     /** http: follow redirects to loopback/private/link-local addresses and https→http (default: refuse them). */
     allowPrivateRedirects: z.boolean().optional(),
+    /** s3/oss destination: one storage class for every object, or a map from source class to destination class (`'*'`: any other). */
+    storageClass: z.union([z.string().min(1), z.record(z.string().min(1), z.string().min(1))]).optional(),
+    /** s3/oss destination: server-side encryption of written objects. */
+    encryption: z.union([encryptionType, z.strictObject({ type: encryptionType, keyId: z.string().min(1).optional() })]).optional(),
+    /** s3/oss destination: `private` ACL on every object, or the bucket's default (`inherit-bucket`, the default). */
+    acl: z.enum(['private', 'inherit-bucket'], { error: (i) => `unknown acl ${JSON.stringify(i.input)} (expected private or inherit-bucket)` }).optional(),
   })
   .superRefine((e, ctx) => {
     checkQuirks(e, ctx);
@@ -136,7 +145,29 @@ const throttleWindowSchema = z
 
 export const jobFileSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, . _ - (max 63), starting with a letter or digit: it becomes the workflow id ferry-<name>'),
-  mode: z.enum(['copy', 'verify']).optional(),
+  mode: z.enum(['copy', 'verify', 'mirror'], { error: (i) => `unknown mode ${JSON.stringify(i.input)} (expected copy, verify or mirror)` }).optional(),
+  /** Archived source objects (S3 GLACIER/DEEP_ARCHIVE, OSS Archive/ColdArchive/DeepColdArchive): fail (default), skip, restore. */
+  archived: z.enum(['fail', 'skip', 'restore'], { error: (i) => `unknown archived policy ${JSON.stringify(i.input)} (expected fail, skip or restore)` }).optional(),
+  /** With `archived: restore`: how long the restored copy stays readable, and the retrieval tier. */
+  restore: z
+    .strictObject({
+      days: z.number().int('must be a whole number').min(1, 'must be at least 1').max(365, 'must be at most 365').optional(),
+      tier: z.enum(['Bulk', 'Standard', 'Expedited'], { error: (i) => `unknown restore tier ${JSON.stringify(i.input)} (expected Bulk, Standard or Expedited)` }).optional(),
+    })
+    .optional(),
+  /** `all`: every version of each key, oldest first, into a versioning-enabled destination. */
+  versions: z.enum(['latest', 'all'], { error: (i) => `unknown versions ${JSON.stringify(i.input)} (expected latest or all)` }).optional(),
+  /** What travels with an object besides its standard headers, user metadata and tags. */
+  metadata: z
+    .strictObject({
+      /** Store the source's last-modified time as user metadata `ferry-source-last-modified` (ISO-8601). */
+      sourceLastModified: z.boolean().optional(),
+      /** fs destination: keep headers, metadata and tags in a sidecar file per object. */
+      sidecar: z.boolean().optional(),
+    })
+    .optional(),
+  /** `mode: mirror`: the most it deletes without approval: a count, or a percentage of the destination ("1%", the default). */
+  mirror: z.strictObject({ maxDelete: z.union([z.number().int('must be a whole number').min(0, 'must be 0 or more'), z.string().regex(/^\d+(\.\d+)?%$/, 'a count or a percentage like "1%"')]).optional() }).optional(),
   source: endpointSchema,
   destination: endpointSchema,
   filter: z

@@ -7,6 +7,7 @@ import { InvalidConfigError } from './errors';
 import type { ThrottleWindow } from './throttle-schedule';
 import type { EndpointFields } from './job-schema';
 import type { PreflightResult, QuirksReport } from './contracts';
+import type { Encryption, RestoreTier } from '../storage/provider';
 
 export type { JobFile } from './job-schema';
 /** The schema module, loaded on first use (see common/job-schema.ts). */
@@ -17,7 +18,7 @@ export const Overwrite = { never: 'never', ifDifferent: 'if-different', ifNewer:
 export type Overwrite = (typeof Overwrite)[keyof typeof Overwrite];
 export const VerifyMode = { none: 'none', size: 'size', checksum: 'checksum', checksumStrict: 'checksum-strict', content: 'content' } as const;
 export type VerifyMode = (typeof VerifyMode)[keyof typeof VerifyMode];
-export const JobMode = { copy: 'copy', verify: 'verify' } as const;
+export const JobMode = { copy: 'copy', verify: 'verify', mirror: 'mirror' } as const;
 export type JobMode = (typeof JobMode)[keyof typeof JobMode];
 
 const GiB = 1024 ** 3;
@@ -64,6 +65,48 @@ export interface JobSpec {
   throttleSchedule?: ThrottleWindow[];
   retries: number;
   report: { path?: string };
+  /** Archived source objects (absent: `fail`, in jobs from before this field too). */
+  archived?: { policy: 'fail' | 'skip' | 'restore'; days: number; tier: RestoreTier };
+  /** `all`: every version of each key (absent: `latest`). */
+  versions?: 'latest' | 'all';
+  /** What travels with an object besides headers, metadata and tags (absent: nothing more). */
+  metadata?: { sourceLastModified?: boolean; sidecar?: boolean };
+  /** `mode: mirror`: deletions allowed without approval (absent: 1 % of the destination). */
+  mirror?: { maxDelete: { count: number } | { percent: number } };
+  /** Destination write options, normalised (absent: the store's defaults). */
+  writes?: DestinationWrites;
+}
+
+/** How written objects are stored: class (one, or by source class with `'*'` for the rest), encryption, ACL. */
+export interface DestinationWrites {
+  storageClass?: string | Record<string, string>;
+  encryption?: Encryption;
+  acl?: 'private';
+}
+
+/** The archived-object policy of a job (default `fail`). */
+export const archivedPolicy = (spec: Pick<JobSpec, 'archived'>) => spec.archived?.policy ?? 'fail';
+
+/** The destination storage class for an object of `sourceClass` (undefined: the store's default). */
+export function destinationClass(writes: DestinationWrites | undefined, sourceClass: string | undefined): string | undefined {
+  const c = writes?.storageClass;
+  if (c === undefined || typeof c === 'string') return c;
+  return c[sourceClass ?? 'STANDARD'] ?? c['*'];
+}
+
+function encryptionOf(e: EndpointFields['encryption']): Encryption | undefined {
+  if (!e) return undefined;
+  const { type, keyId } = typeof e === 'string' ? { type: e, keyId: undefined } : e;
+  return { algorithm: type === 'SSE-S3' || type === 'AES256' ? 'AES256' : 'kms', ...(keyId ? { keyId } : {}) };
+}
+
+function destinationWrites(d: EndpointFields): DestinationWrites | undefined {
+  const w: DestinationWrites = {
+    ...(d.storageClass !== undefined ? { storageClass: d.storageClass } : {}),
+    ...(d.encryption ? { encryption: encryptionOf(d.encryption) } : {}),
+    ...(d.acl === 'private' ? { acl: 'private' as const } : {}),
+  };
+  return Object.keys(w).length ? w : undefined;
 }
 
 /**
@@ -89,6 +132,12 @@ function prefixesOverlap(a: string, b: string): boolean {
   return a.startsWith(b) || b.startsWith(a);
 }
 
+/** `mirror.maxDelete` as a count or a percentage (default 1 %). */
+function maxDeleteOf(v: number | string | undefined): { count: number } | { percent: number } {
+  if (typeof v === 'number') return { count: v };
+  return { percent: v === undefined ? 1 : Number(v.slice(0, -1)) };
+}
+
 /** Validates a parsed job document (from YAML/JSON) and normalises it. Throws InvalidConfigError listing every problem. */
 export function parseJob(doc: unknown): JobSpec {
   const res = schema().jobFileSchema.safeParse(doc);
@@ -100,8 +149,16 @@ export function parseJob(doc: unknown): JobSpec {
   const s = j.source;
   const d = j.destination;
   if (d.type === 'http') issues.push('destination.type: http is a read-only source; it cannot be a destination');
+  for (const f of ['storageClass', 'encryption', 'acl'] as const) {
+    if (s[f] !== undefined) issues.push(`source.${f}: only for the destination`);
+    if (d[f] !== undefined && d.type !== 's3' && d.type !== 'oss') issues.push(`destination.${f}: only for type s3 or oss, not ${d.type}`);
+  }
+  if (typeof d.encryption === 'object' && d.encryption.keyId && (d.encryption.type === 'SSE-S3' || d.encryption.type === 'AES256')) issues.push(`destination.encryption.keyId: only with SSE-KMS or KMS, not ${d.encryption.type}`);
+  if (j.restore && j.archived !== 'restore') issues.push('restore: only with archived: restore');
+  if (j.mirror && j.mode !== 'mirror') issues.push('mirror: only with mode: mirror');
+  if (j.metadata?.sidecar && d.type !== 'fs') issues.push(`metadata.sidecar: only for an fs destination, not ${d.type}`);
   const sameStore = s.type === d.type && (s.endpoint ?? '') === (d.endpoint ?? '') && (s.bucket ?? s.path) === (d.bucket ?? d.path) && (s.type !== 'http');
-  if (sameStore && prefixesOverlap(s.prefix ?? '', d.prefix ?? '') && (j.mode ?? 'copy') === 'copy') {
+  if (sameStore && prefixesOverlap(s.prefix ?? '', d.prefix ?? '') && (j.mode ?? 'copy') !== 'verify') {
     issues.push(`destination.prefix: source and destination are the same ${s.type === 'fs' ? 'directory' : 'bucket'} with overlapping prefixes ("${s.prefix ?? ''}" and "${d.prefix ?? ''}"): the copy would read its own output`);
   }
   if (issues.length) throw new InvalidConfigError(issues);
@@ -135,6 +192,11 @@ export function parseJob(doc: unknown): JobSpec {
       : {}),
     retries: j.retries ?? JOB_DEFAULTS.retries,
     report: { ...j.report },
+    ...(j.archived ? { archived: { policy: j.archived, days: j.restore?.days ?? 3, tier: j.restore?.tier ?? 'Bulk' } } : {}),
+    ...(j.versions ? { versions: j.versions } : {}),
+    ...(j.metadata && (j.metadata.sourceLastModified || j.metadata.sidecar) ? { metadata: { ...j.metadata } } : {}),
+    ...(j.mode === 'mirror' ? { mirror: { maxDelete: maxDeleteOf(j.mirror?.maxDelete) } } : {}),
+    ...(destinationWrites(d) ? { writes: destinationWrites(d) } : {}),
   };
 }
 

@@ -58,6 +58,23 @@ build toxiproxy-server v2.12.0 github.com/Shopify/toxiproxy/v2/cmd/server "" ser
 # The full Temporal server and its schema tool (PostgreSQL persistence; test/e2e/full-server.test.ts).
 build temporal-server   v1.29.1 go.temporal.io/server/cmd/server    "" server || status=1
 build temporal-sql-tool v1.29.1 go.temporal.io/server/cmd/tools/sql "" sql    || status=1
+# moto (AWS semantics for archive classes, restore, versions, tagging, SSE): a virtualenv from PyPI.
+moto() {
+  local version=5.2.6 dir="$CACHE/moto-5.2.6"
+  if [ ${#ONLY[@]} -gt 0 ] && [[ " ${ONLY[*]} " != *" moto "* ]]; then return 0; fi
+  if [ -f "$dir/.installed" ]; then log "moto $version: cached at $dir/bin/moto_server"; return 0; fi
+  if ! command -v python3 >/dev/null 2>&1; then log "moto $version: SKIPPED (no python3)"; return 0; fi
+  local start=$SECONDS
+  log "moto $version: installing moto[server]==$version into a virtualenv ..."
+  rm -rf "$dir"
+  # A virtualenv cannot be moved after it is made (its scripts name its path): built in place, marked when whole.
+  if ! { python3 -m venv "$dir" && "$dir/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$version"; }; then
+    rm -rf "$dir"; log "moto $version: INSTALL FAILED (python3-venv and PyPI needed)"; return 1
+  fi
+  touch "$dir/.installed"
+  log "moto $version: installed in $((SECONDS - start))s -> $dir/bin/moto_server"
+}
+moto || status=1
 if [ "$WITH_BENCH" = 1 ]; then
   build rclone v1.75.0 github.com/rclone/rclone || status=1
 fi

@@ -40,11 +40,65 @@ export interface ObjectInfo {
   contentType?: string;
   /** User metadata (lower-case names without the `x-amz-meta-`/`x-oss-meta-` prefix). Filled by stat/get. */
   metadata?: Record<string, string>;
+  /** Storage class as the store names it (`STANDARD`, `GLACIER`, `DEEP_ARCHIVE`, `Archive`, `ColdArchive` …); absent = the store's default. */
+  storageClass?: string;
+  /** Restore state of an archived object (`x-amz-restore` / `x-oss-restore`), filled by stat; absent = no restore requested. */
+  restore?: RestoreState;
+  /** Standard headers stored with the object, filled by stat/get. */
+  headers?: ObjectHeaders;
+  /** Object tags, filled by `getTags` (listing, stat and get leave them absent). */
+  tags?: Record<string, string>;
+  /** Version id (versioned listings, and stat/get of a versioned bucket); `null` version = `'null'`. */
+  versionId?: string;
+  /** In a version listing: whether this is the key's current version. */
+  isLatest?: boolean;
+  /** In a version listing: this entry is a delete marker (size 0, no body). */
+  deleteMarker?: boolean;
+  /** Versions of this key, oldest first (delete markers included): set by the version listing (storage/versions.ts). */
+  versions?: ObjectInfo[];
   /**
    * Resume position of this entry for {@link ListOptions.startAfter}. Equal to `key` for stores listed in key
    * order; the list-line number for `http` lists.
    */
   position: string;
+}
+
+/** Standard HTTP headers an object store keeps with an object (both S3 and OSS). */
+export interface ObjectHeaders {
+  cacheControl?: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  /** The `Expires` header as the store returned it (an HTTP date). */
+  expires?: string;
+}
+
+/** Restore state of an archived object. */
+export interface RestoreState {
+  /** A restore is running (`ongoing-request="true"`). */
+  ongoing: boolean;
+  /** When the restored copy expires (epoch ms), once the restore finished. */
+  expiresAt?: number;
+}
+
+export type RestoreTier = 'Bulk' | 'Standard' | 'Expedited';
+
+/** Server-side encryption of a written object: S3 `AES256`/`aws:kms`, OSS `AES256`/`KMS` (`kms` maps to each). */
+export interface Encryption {
+  algorithm: 'AES256' | 'kms';
+  /** KMS key id (kms only; absent = the store's default key). */
+  keyId?: string;
+}
+
+/**
+ * Storage classes whose objects cannot be read until restored: S3 GLACIER and DEEP_ARCHIVE (GLACIER_IR reads at
+ * once), OSS Archive, ColdArchive and DeepColdArchive.
+ */
+export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE', 'Archive', 'ColdArchive', 'DeepColdArchive']);
+
+/** Whether an object must be restored before it can be read (its class is archived and no restored copy is ready). */
+export function needsRestore(o: Pick<ObjectInfo, 'storageClass' | 'restore'>): boolean {
+  return !!o.storageClass && ARCHIVE_CLASSES.has(o.storageClass) && !(o.restore && !o.restore.ongoing);
 }
 
 export interface ListOptions {
@@ -72,6 +126,8 @@ export interface ByteRange {
 
 export interface GetOptions {
   range?: ByteRange;
+  /** A given version (versioned buckets); absent = the current one. */
+  versionId?: string;
   /**
    * The whole object's size as the caller listed it. A server may announce no length (a body framed by closing the
    * connection, valid HTTP/1.1): the body is then checked against this size instead (SizeMismatchError when short or
@@ -99,6 +155,14 @@ export interface GetResult {
 export interface WriteOptions {
   contentType?: string;
   metadata?: Record<string, string>;
+  headers?: ObjectHeaders;
+  /** Tags written with the object (S3 `x-amz-tagging`, OSS `x-oss-tagging`). */
+  tags?: Record<string, string>;
+  /** Storage class of the written object, in the store's own naming. */
+  storageClass?: string;
+  encryption?: Encryption;
+  /** `private`: the object gets a private ACL; absent: the bucket's default (never the source's grants). */
+  acl?: 'private';
   signal?: AbortSignal;
 }
 
@@ -109,6 +173,8 @@ export interface PutOptions extends WriteOptions {
 
 export interface PutResult {
   etag?: string;
+  /** Version id of the written object (versioned buckets). */
+  versionId?: string;
   /**
    * Checksums the store reported for what was written, never one the provider computed alone (callers count these as
    * checks). A provider that sent the bytes has compared them with what it sent (ChecksumMismatchError).
@@ -157,6 +223,30 @@ export interface Capabilities {
   metadata: boolean;
   /** `key` = listing is in UTF-8 byte order of keys; `list` = the order of a list file. */
   order: 'key' | 'list';
+  /** Archive storage classes with restore (`restore`); absent = none. */
+  archive?: boolean;
+  /** Object versions (`listVersions`, `versionId` on get/stat/delete); absent = none. */
+  versions?: boolean;
+  /** Object tags (`getTags`, `WriteOptions.tags`); absent = none. */
+  tags?: boolean;
+  /** Storage classes and encryption on write (`WriteOptions.storageClass`, `encryption`, `acl`); absent = none. */
+  writeClasses?: boolean;
+}
+
+export interface VersionListOptions {
+  prefix?: string;
+  /** Exclusive start: versions of keys after this key. */
+  startAfter?: string;
+  /** Page size hint in versions (a page still holds whole keys). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+export interface VersionPage {
+  /** Whole keys: every version and delete marker of each key listed, in key order, newest first within a key. */
+  versions: ObjectInfo[];
+  /** The last key listed, to pass as `startAfter`; absent on the last page. */
+  next?: string;
 }
 
 /**
@@ -176,8 +266,8 @@ export interface ObjectProvider {
 
   /** Lists one page in provider order. Throws BucketNotFoundError / AccessDeniedError. */
   list(opts?: ListOptions): Promise<ListPage>;
-  /** Object info with metadata and stored checksums. Throws NotFoundError when missing. */
-  stat(key: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
+  /** Object info with metadata, headers, storage class, restore state and stored checksums. Throws NotFoundError when missing. */
+  stat(key: string, opts?: { signal?: AbortSignal; versionId?: string }): Promise<ObjectInfo>;
   /** Streams the object (or a byte range). Throws NotFoundError when missing. */
   get(key: string, opts?: GetOptions): Promise<GetResult>;
   /** Writes a whole object from a stream or buffer; an aborted put leaves no visible object. */
@@ -194,8 +284,17 @@ export interface ObjectProvider {
   listMultipartUploads?(prefix?: string, opts?: { signal?: AbortSignal }): Promise<{ key: string; uploadId: string; initiated: number }[]>;
   /** Server-side copy from another bucket of the same endpoint, keeping content-type and metadata. */
   copyObject?(source: CopySource, key: string, opts?: WriteOptions): Promise<PutResult>;
-  /** Removes an object. Only used to clean up partial writes and in tests: Ferry never deletes source data. */
-  delete?(key: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Removes an object (with `versionId`: that version; without, in a versioned bucket: adds a delete marker, whose
+   * version id is returned). Ferry never deletes source data: partial writes, mirror mode, versions' delete markers.
+   */
+  delete?(key: string, opts?: { signal?: AbortSignal; versionId?: string }): Promise<{ versionId?: string } | void>;
+  /** Requests a restore of an archived object; `already` when a restored copy is ready or one is being made. */
+  restore?(key: string, opts: { days: number; tier: RestoreTier; versionId?: string; signal?: AbortSignal }): Promise<'requested' | 'already'>;
+  /** Lists versions and delete markers (capabilities.versions). */
+  listVersions?(opts?: VersionListOptions): Promise<VersionPage>;
+  /** The object's tags (capabilities.tags); `{}` when it has none. */
+  getTags?(key: string, opts?: { signal?: AbortSignal; versionId?: string }): Promise<Record<string, string>>;
   /** Releases sockets and handles. */
   close?(): Promise<void>;
   /** Mirroring-based back-to-origin on this bucket, where the store has it (OSS); absent elsewhere (S3 has none). */

@@ -22,6 +22,16 @@ export const TOOL_VERSIONS = {
   'temporal-sql-tool': 'v1.29.1',
 } as const;
 
+/** moto's version (scripts/setup.sh installs it from PyPI into a virtualenv under the tools cache). */
+export const MOTO_VERSION = '5.2.6';
+
+/** moto_server of the tools cache; throws with the fix when it has not been installed. */
+export function motoServerPath(): string {
+  const dir = join(TOOLS_DIR, `moto-${MOTO_VERSION}`);
+  if (!existsSync(join(dir, '.installed'))) throw new Error(`moto ${MOTO_VERSION} is not provisioned at ${dir}: run \`npm run setup\``);
+  return join(dir, 'bin', 'moto_server');
+}
+
 /** Absolute path of a provisioned tool; throws with the fix when it has not been built. */
 export function toolPath(name: keyof typeof TOOL_VERSIONS): string {
   const p = join(TOOLS_DIR, `${name}-${TOOL_VERSIONS[name]}`, name);

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import '../../storage/s3/aws-sdk-env';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
-import { freePort, httpOk, spawnManaged, startOnFreshPorts, type Spawned, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
+import { freePort, httpOk, motoServerPath, spawnManaged, startOnFreshPorts, type Spawned, tempDir, toolPath, waitUntil, type ManagedProcess } from './process';
 
 export interface S3TestServer {
-  kind: 'minio' | 'versitygw';
+  kind: 'minio' | 'versitygw' | 'moto';
   endpoint: string;
   port: number;
   accessKeyId: string;
@@ -132,7 +132,22 @@ async function startVersitygwOnce(opts: VersitygwOptions, spawned: Spawned): Pro
   return wrap('versitygw', port, accessKeyId, secretAccessKey, proc);
 }
 
+/**
+ * Starts moto's S3 server (AWS semantics for GLACIER/DEEP_ARCHIVE, RestoreObject and `x-amz-restore`, versions,
+ * tagging and SSE headers) on a free port; resolves when it answers. It accepts any keys: the pair given here.
+ */
+export function startMoto(opts: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3TestServer> {
+  return startOnFreshPorts(async (spawned) => {
+    const accessKeyId = opts.accessKeyId ?? 'motoadmin';
+    const secretAccessKey = opts.secretAccessKey ?? 'motoadmin-secret';
+    const port = await freePort();
+    const proc = spawned(spawnManaged({ name: 'moto', command: motoServerPath(), args: ['-H', '127.0.0.1', '-p', String(port)], env: {} }));
+    await waitUntil(proc, 'moto', () => httpOk(`http://127.0.0.1:${port}/moto-api/`));
+    return wrap('moto', port, accessKeyId, secretAccessKey, proc);
+  });
+}
+
 /** Starts the named S3 server. */
 export function startS3Server(kind: S3TestServer['kind']): Promise<S3TestServer> {
-  return kind === 'minio' ? startMinio() : startVersitygw();
+  return kind === 'minio' ? startMinio() : kind === 'moto' ? startMoto() : startVersitygw();
 }
