@@ -24,7 +24,11 @@ export const BATCH_SECONDS = 60;
 export const OBJECT_ATTEMPTS = 3;
 const FAILURE_SAMPLE = 10;
 
-export type Outcome = 'copied' | 'skipped' | 'kept' | 'failed' | 'excluded';
+/**
+ * `restoring`: an archived object handed to a restore wait (activities/archive.ts), counted when that copies it.
+ * `counted`: a key whose versions were counted one by one (activities/versions-copy.ts).
+ */
+export type Outcome = 'copied' | 'skipped' | 'kept' | 'failed' | 'excluded' | 'restoring' | 'counted';
 
 /** Runtime state of one batch attempt. */
 export interface Batch {

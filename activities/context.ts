@@ -15,6 +15,7 @@ import { Context } from '@temporalio/activity';
 import { ControlHub, type ControlSource } from './control';
 import { runGuarded } from './guard';
 import { PlannedPages } from './range';
+import { openListedProvider } from '../storage/inventory/open';
 import type { LastRoundSource } from './rounds';
 
 export interface ActivityDeps {
@@ -73,7 +74,9 @@ function attemptName(): string {
 }
 
 export function createActivityContext(deps: ActivityDeps): WorkerContext {
-  const pool = new ProviderPool((spec) => (deps.openProvider ?? openFromRegistry)(spec, deps.providers ?? {}), deps.providerIdleMs);
+  const open = (spec: EndpointConfig) => (deps.openProvider ?? openFromRegistry)(spec, deps.providers ?? {});
+  // A side with `inventory:`/`manifest:` lists from that report (storage/inventory/): the job never LISTs it.
+  const pool = new ProviderPool((spec) => openListedProvider(spec, open), deps.providerIdleMs);
   const shared = { deps, reportDir: deps.reportDir ?? defaultReportDir(), hub: new ControlHub(deps.control, deps.controlIntervalMs), plannedPages: deps.plannedPages ?? new PlannedPages() };
   return {
     pool,

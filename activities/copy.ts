@@ -13,6 +13,8 @@ import { TokenBucket } from './throttle';
 import { comparePositions } from './range';
 import { FailureLog } from './failures';
 import { runBatch } from './lanes';
+import { jobSource } from './versions-copy';
+import { recordStaleRows } from './inventory';
 import { PausedError, beat, type Batch } from './batch';
 import { ferryMetrics, FerryMetric } from './metrics';
 import { checkUnchanged, readWhole } from './source-read';
@@ -26,7 +28,7 @@ const HEARTBEAT_EVERY_MS = 5000;
 /** Copies or verifies one batch. See the file comment. */
 export async function copyRange(ctx: ActivityContext, input: BatchInput): Promise<BatchResult> {
   const actx = Context.current();
-  const src = ctx.provider(input.job.source);
+  const src = jobSource(ctx.provider(input.job.source), input.job);
   const dst = ctx.provider(input.job.destination);
   const resumed = actx.info.attempt > 1 ? (actx.info.heartbeatDetails as BatchCheckpoint | undefined) : undefined;
   const checkpoint: BatchCheckpoint = resumed ?? {
@@ -80,6 +82,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     clearInterval(ticker);
     ferryMetrics.add(FerryMetric.batchesInFlight, -1);
     unsubscribe();
+    recordStaleRows(ctx.reportDir, input, src, abort.signal);
     abort.release();
   }
 }

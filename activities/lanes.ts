@@ -18,6 +18,7 @@ import { verifySizes } from './verify';
 import { BATCH_BYTES, BATCH_OBJECTS, BATCH_SECONDS, PausedError, beat, count, type Batch } from './batch';
 import { compileFilter } from '../common/glob';
 import { isAbortError } from '../common/errors';
+import { handoffFull } from './archive';
 
 /** One listed slice of the range (≤ BATCH_OBJECTS objects / BATCH_BYTES) with the destination's matching objects. */
 interface Window {
@@ -113,6 +114,8 @@ class Lanes {
       verifiedBy: checkpoint.verifiedBy,
       uploads: this.paused ? remainingUploads : undefined,
       doneAfterCursor: checkpoint.doneAfterCursor.length ? checkpoint.doneAfterCursor : undefined,
+      ...(checkpoint.restoring?.length ? { restoring: checkpoint.restoring } : {}),
+      ...(checkpoint.archive ? { archive: checkpoint.archive } : {}),
     };
   }
 
@@ -237,7 +240,7 @@ class Lanes {
       return false;
     }
     if (batch.signal.aborted) this.paused ||= batch.signal.reason instanceof PausedError;
-    if (this.paused || this.failure || batch.signal.aborted) return false;
+    if (this.paused || this.failure || batch.signal.aborted || handoffFull(batch)) return false;
     const taken = this.takeNow();
     if (taken === 'wait') {
       await this.parked(); // until the cursor moves

@@ -13,6 +13,9 @@ import { beat, copied, serverSide, wantChecksums, type Batch } from './batch';
 import { CopyChecks, settleChecks } from './checks';
 import { headerMetadata } from '../common/metadata';
 import { ensureMetadataKept } from './metadata-kept';
+import { writeOptionsFor } from './write-options';
+import { compareMetadata } from './metadata-verify';
+import type { WriteOptions } from '../storage/provider';
 import { ChecksumMismatchError, SizeMismatchError } from '../common/errors';
 
 /**
@@ -120,13 +123,14 @@ export async function copyMultipart(batch: Batch, o: ObjectInfo, dstKey: string)
     checkUnchanged(o, head);
     // Before any write: createMultipart and finishMultipart's self-copy both send head.metadata.
     head.metadata = headerMetadata(o.key, head.metadata, dst.capabilities.metadata);
+    const writeOpts = await writeOptionsFor(batch, o, head);
     if (!up) {
       // A killed attempt may have created an upload (and parts) after its last heartbeat reached the server
       // (heartbeats are throttled): this batch cannot resume it, so abort it rather than leave it orphaned.
       for (const orphan of (await dst.listMultipartUploads?.(dstKey, { signal: batch.signal })) ?? []) {
         if (orphan.key === dstKey) await dst.abortMultipart?.(dstKey, orphan.uploadId, { signal: batch.signal }).catch(() => undefined);
       }
-      const uploadId = await dst.createMultipart!(dstKey, { contentType: head.contentType, metadata: head.metadata, signal: batch.signal });
+      const uploadId = await dst.createMultipart!(dstKey, writeOpts);
       up = { uploadId, sourceEtag: o.etag, sourceSize: o.size, sourceModified: o.lastModified, partSize, parts: [] };
       checkpoint.uploads[dstKey] = up;
       beat(batch, true);
@@ -166,21 +170,24 @@ export async function copyMultipart(batch: Batch, o: ObjectInfo, dstKey: string)
       copyPart,
     );
     await shared.run();
-    await finishMultipart(batch, o, dstKey, u, head);
+    await finishMultipart(batch, o, dstKey, u, head, writeOpts);
   } finally {
     shared.cancel();
     batch.shared.splice(batch.shared.indexOf(shared), 1);
   }
 }
 
-/** Completes a multipart upload whose parts are all uploaded, then checks and records the whole-object checksum. */
-async function finishMultipart(batch: Batch, o: ObjectInfo, dstKey: string, u: MultipartCheckpoint, head: ObjectInfo): Promise<void> {
+/**
+ * Completes a multipart upload whose parts are all uploaded, then checks and records the whole-object checksum.
+ * `written`: what the upload was created with (write-options.ts), kept by any self-copy after it.
+ */
+async function finishMultipart(batch: Batch, o: ObjectInfo, dstKey: string, u: MultipartCheckpoint, head: ObjectInfo, written: WriteOptions): Promise<void> {
   const { dst, checkpoint } = batch;
   const parts = [...u.parts].sort((a, c) => a.partNumber - c.partNumber);
   const done = await dst.completeMultipart!(dstKey, u.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), { signal: batch.signal });
   delete checkpoint.uploads[dstKey];
   beat(batch, true);
-  await ensureMetadataKept(dst, dstKey, head, o.size, batch.signal);
+  await ensureMetadataKept(dst, dstKey, written, o.size, batch.signal);
   if (!wantChecksums(batch)) return copied(batch, dstKey, o);
   const checks = new CopyChecks();
   // Every part's ETag matched the MD5 of its bytes: the destination received each part intact.
@@ -193,15 +200,17 @@ async function finishMultipart(batch: Batch, o: ObjectInfo, dstKey: string, u: M
     checks.source('crc64');
   }
   const expected = read ?? srcCrc;
-  if (expected) await compareWholeCrc(batch, o, dstKey, head, { expected, recordable: !!read, reported: done.checksums?.crc64ecma }, checks);
-  copied(batch, dstKey, o, await settleChecks(batch, o, dstKey, checks, expected ? { crc64: expected } : undefined));
+  if (expected) await compareWholeCrc(batch, o, dstKey, written, { expected, recordable: !!read, reported: done.checksums?.crc64ecma }, checks);
+  const made = await settleChecks(batch, o, dstKey, checks, expected ? { crc64: expected } : undefined);
+  await compareMetadata(batch, o, dstKey, written);
+  copied(batch, dstKey, o, made);
 }
 
 /**
  * The destination's whole-object CRC-64 against `expected` (from the completion answer, else a stat). A destination
  * that keeps none gets the bytes' CRC-64 in its metadata (server-side self-copy) when they passed through Ferry.
  */
-async function compareWholeCrc(batch: Batch, o: ObjectInfo, dstKey: string, head: ObjectInfo, crc: { expected: string; recordable: boolean; reported?: string }, checks: CopyChecks): Promise<void> {
+async function compareWholeCrc(batch: Batch, o: ObjectInfo, dstKey: string, written: WriteOptions, crc: { expected: string; recordable: boolean; reported?: string }, checks: CopyChecks): Promise<void> {
   const { dst } = batch;
   if (dst.capabilities.checksums.includes('crc64ecma')) {
     const reported = crc.reported ?? (await dst.stat(dstKey, { signal: batch.signal })).checksums?.crc64ecma;
@@ -209,6 +218,7 @@ async function compareWholeCrc(batch: Batch, o: ObjectInfo, dstKey: string, head
     if (reported !== crc.expected) throw new ChecksumMismatchError(`destination CRC-64 ${reported} differs from the source's ${crc.expected}`);
     checks.destination('crc64');
   } else if (crc.recordable && dst.capabilities.metadata && dst.copyObject && dst.capabilities.serverSideCopy && o.size <= dst.capabilities.maxServerSideCopy) {
-    await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { contentType: head.contentType ?? 'application/octet-stream', metadata: { ...head.metadata, 'ferry-crc64ecma': crc.expected }, signal: batch.signal });
+    // Every field given again: a copy that replaces the metadata replaces headers, class and encryption with it.
+    await dst.copyObject({ bucket: dst.bucket, key: dstKey }, dstKey, { ...written, contentType: written.contentType ?? 'application/octet-stream', metadata: { ...written.metadata, 'ferry-crc64ecma': crc.expected } });
   }
 }

@@ -10,7 +10,9 @@ import type { JobSpec, EndpointConfig } from '../common/job';
 import type { ActivityContext } from './context';
 import type { ListPage, ObjectProvider } from '../storage/provider';
 import { probeQuirks } from './quirks-probe';
+import { jobSource, versionsRefusal } from './versions-copy';
 import { listPage } from './range';
+import { listsFromReport } from '../storage/inventory/open';
 import { AccessDeniedError, BucketNotFoundError, CredentialsError, FerryError, InvalidConfigError, errorMessage } from '../common/errors';
 
 /** Name prefix of the zero-byte object preflight writes and removes to prove write permission. */
@@ -38,6 +40,8 @@ function fatal(side: 'source' | 'destination', e: EndpointConfig, err: unknown):
 
 /** Probes one side's quirks (≤ 2 LISTs); failures are that side's job-fatal errors. */
 async function sideQuirks(side: 'source' | 'destination', p: ObjectProvider, e: EndpointConfig, signal: AbortSignal): Promise<QuirksReport | undefined> {
+  // A side listed from an inventory report is never LISTed: nothing to probe.
+  if (listsFromReport(e)) return undefined;
   try {
     return await probeQuirks(p, e, signal);
   } catch (err) {
@@ -74,6 +78,8 @@ export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<Pre
     fatal('source', job.source, e);
   }
   if (seen === 0) warnings.push(`the source ${describeEndpoint(job.source)} lists no objects`);
+  const refused = job.versions === 'all' ? await versionsRefusal(src, dst, job.mode !== 'verify', signal).catch((e: unknown) => fatal('destination', job.destination, e)) : undefined;
+  if (refused) fatal(refused.side, refused.side === 'source' ? job.source : job.destination, refused.error);
   if (job.mode === 'verify') {
     try {
       await listPage(dst, 'destination', { prefix: job.destination.prefix, limit: 1, signal });
@@ -86,8 +92,9 @@ export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<Pre
   // Write permission: put and remove a zero-byte probe under the destination prefix.
   const probe = `${job.destination.prefix ?? ''}${PREFLIGHT_PROBE}${randomBytes(6).toString('hex')}`;
   try {
-    await dst.put(probe, Buffer.alloc(0), { size: 0, signal });
-    await dst.delete?.(probe, { signal });
+    const probed = await dst.put(probe, Buffer.alloc(0), { size: 0, signal });
+    // In a versioned bucket, the probe's own version goes (a plain delete would leave it behind a delete marker).
+    await dst.delete?.(probe, { signal, ...(probed.versionId ? { versionId: probed.versionId } : {}) });
   } catch (e) {
     fatal('destination', job.destination, e);
   }
@@ -96,7 +103,7 @@ export async function preflight(ctx: ActivityContext, job: JobSpec): Promise<Pre
 
 export async function planTasks(ctx: ActivityContext, input: PlanTasksInput): Promise<PlanTasksResult> {
   const actx = Context.current();
-  const src = ctx.provider(input.job.source);
+  const src = jobSource(ctx.provider(input.job.source), input.job);
   const { maxObjects, maxBytes } = input.job.tasks;
   const tasks: TaskPlan[] = [];
   let cursor = input.cursor;

@@ -5,6 +5,7 @@ import type { KeyRange } from '../common/contracts';
 import { compareKeys, mapKey } from '../common/keys';
 import { FerryError, InvalidKeyError, NotFoundError } from '../common/errors';
 import { boundUnexpected } from '../common/retry';
+import { destinationInventoryRows } from './inventory';
 
 /** Compares two listing positions in the provider's order (keys by UTF-8 bytes, list lines numerically). */
 export function comparePositions(p: ObjectProvider, a: string, b: string): number {
@@ -158,10 +159,17 @@ export async function destinationIndex(
       startAfter = page.next;
     }
   }
+  // A destination inventory answers for the keys it lists (activities/inventory.ts); the others are stat'ed.
+  const listed = await destinationInventoryRows(dst, entries.map((e) => toDst(e.key)));
   let i = 0;
   const worker = async () => {
     while (i < entries.length) {
       const k = toDst(entries[i++]!.key);
+      const row = listed?.get(k);
+      if (row) {
+        index.set(k, row);
+        continue;
+      }
       try {
         index.set(k, await boundUnexpected({ operation: 'stat destination', bucket: dst.bucket, key: k }, () => dst.stat(k, { signal }), signal));
       } catch (e) {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ObjectInfo, PutResult } from '../storage/provider';
+import type { ObjectInfo, PutResult, WriteOptions } from '../storage/provider';
 import { ThrottledTap } from './throttle';
 import { isMd5Etag, overwriteDecision } from './range';
 import { copyMultipart } from './multipart';
@@ -16,10 +16,13 @@ import { checkUnchanged, readWhole, sourceRead, tapped } from './source-read';
 import { OBJECT_ATTEMPTS, PausedError, copied, recordFailure, serverSide, wantChecksums, type Batch, type Outcome } from './batch';
 import { ferryMetrics, FerryMetric } from './metrics';
 import { mapKey } from '../common/keys';
-import { headerMetadata } from '../common/metadata';
 import type { Check } from '../common/progress';
 import { ChecksumUnavailableError, ObjectTooLargeError, SizeMismatchError, ThrottledError } from '../common/errors';
 import { retryBounded } from '../common/retry';
+import { copyKeyVersions } from './versions-copy';
+import { archivedAfterRead, archivedHold } from './archive';
+import { copyOptionsFor, sourceTags, writeOptionsOf } from './write-options';
+import { compareMetadata } from './metadata-verify';
 
 /** Objects up to this size are read whole, then written in one request write (a streamed copy's tap buffers as much). */
 const BUFFERED_PUT_BYTES = 256 * 1024;
@@ -35,6 +38,8 @@ export async function processObject(batch: Batch, o: ObjectInfo, index: Map<stri
   const job = batch.input.job;
   const rel = job.source.prefix && o.key.startsWith(job.source.prefix) ? o.key.slice(job.source.prefix.length) : o.key;
   if (!include(rel)) return { outcome: 'excluded' };
+  // `versions: all`: every version of the key, each counted as an object (versions-copy.ts).
+  if (o.versions) return copyKeyVersions(batch, o, mapKey(o.key, job.source.prefix, job.destination.prefix), verifyOnly, copyObject);
   // lastModified 0 = unknown (an http source without Last-Modified): never excluded by time.
   if (job.filter.modifiedSince !== undefined && o.lastModified > 0 && o.lastModified < job.filter.modifiedSince) return { outcome: 'excluded' };
   const dstKey = mapKey(o.key, job.source.prefix, job.destination.prefix);
@@ -61,11 +66,15 @@ async function attemptObject(batch: Batch, o: ObjectInfo, dstKey: string, existi
   if (batch.objectRate.limit) await batch.objectRate.take(1, batch.signal);
   if (verifyOnly) return { outcome: 'skipped', checks: await verifyObject(batch, o, dstKey, existing) };
   const decision = overwriteDecision(batch.input.job.overwrite, o, existing, batch.src.capabilities.etagIsMd5, batch.dst.capabilities.etagIsMd5);
-  if (decision === 'skipped') return { outcome: 'skipped', checks: foundInPlace(batch, o, dstKey, existing) };
+  if (decision === 'skipped') return { outcome: 'skipped', checks: await foundInPlace(batch, o, dstKey, existing) };
   if (decision !== 'copy') return { outcome: decision };
+  const held = await archivedHold(batch, o);
+  if (held) return held;
   ferryMetrics.add(FerryMetric.transfersInFlight, 1);
   try {
     await copyObject(batch, o, dstKey);
+  } catch (e) {
+    return await archivedAfterRead(batch, o, e);
   } finally {
     ferryMetrics.add(FerryMetric.transfersInFlight, -1);
   }
@@ -76,11 +85,12 @@ async function attemptObject(batch: Batch, o: ObjectInfo, dstKey: string, existi
  * The checks of an object found in place. `checksum-strict` takes no object on size and time alone: one with no MD5
  * ETag on both sides fails (so a retry round cannot pass an object whose copy failed the strict check).
  */
-function foundInPlace(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined): Check[] {
+async function foundInPlace(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined): Promise<Check[]> {
   const checks = inPlaceChecks(batch, o, existing);
   if (batch.input.job.verify === 'checksum-strict' && !checks.length) {
     throw new ChecksumUnavailableError(`${dstKey} is at the destination with the same size, but no checksum of both sides compares them`);
   }
+  if (wantChecksums(batch)) await compareMetadata(batch, o, dstKey);
   return checks;
 }
 
@@ -90,7 +100,8 @@ function noteThrottled(batch: Batch, e: unknown): void {
   ferryMetrics.add(FerryMetric.throttleEvents, 1);
 }
 
-async function copyObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
+/** Copies one object by the cheapest way the two stores allow (server-side, single put, multipart). */
+export async function copyObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<void> {
   const { src, dst, input } = batch;
   dst.validateKey(dstKey);
   const mp = dst.capabilities.multipart;
@@ -100,7 +111,7 @@ async function copyObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<
   if (serverSide(batch) && o.size <= dst.capabilities.maxServerSideCopy && !useMultipart) {
     // Server-side copies count against the bandwidth limit too: operators throttle to spare the source.
     await batch.bandwidth.take(o.size, batch.signal);
-    const res = await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, { signal: batch.signal });
+    const res = await dst.copyObject!({ bucket: src.bucket, key: o.key, etag: o.etag }, dstKey, await copyOptionsFor(batch, o));
     copied(batch, dstKey, o, await copiedChecks(batch, o, dstKey, res));
     return;
   }
@@ -115,10 +126,12 @@ async function putObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<v
   // A small object's bandwidth is taken before its GET: an open response must never wait on an abortable sleep
   // (a pause would abort it with its body unread).
   if (small) await batch.bandwidth.take(o.size, batch.signal);
+  const tags = await sourceTags(src, dst.capabilities, o.key, batch.signal);
   const got = await sourceRead(() => src.get(o.key, { expectedSize: o.size, signal: batch.signal }));
+  let opts: WriteOptions;
   try {
     checkUnchanged(o, got.info);
-    got.info.metadata = headerMetadata(o.key, got.info.metadata, dst.capabilities.metadata);
+    opts = writeOptionsOf(batch, o, got.info, tags);
   } catch (e) {
     got.body.destroy();
     throw e;
@@ -135,14 +148,16 @@ async function putObject(batch: Batch, o: ObjectInfo, dstKey: string): Promise<v
     tap = new ThrottledTap(batch.bandwidth, batch.signal, undefined, md5 ? [md5] : []);
     body = tapped(got.body, tap);
   }
-  const res = await dst.put(dstKey, body, { size: o.size, contentType: got.info.contentType, metadata: got.info.metadata, signal: batch.signal });
+  const res = await dst.put(dstKey, body, { ...opts, size: o.size });
   if (tap && tap.bytes !== o.size) throw new SizeMismatchError(`read ${tap.bytes} bytes of ${o.size} from the source`);
   if (!md5) return copied(batch, dstKey, o);
   const sent = { md5: md5.digest('hex') };
   const checks = new CopyChecks();
   compareSourceEtag(batch, o, sent.md5, checks);
   compareWritten(batch, res, sent, checks);
-  copied(batch, dstKey, o, await settleChecks(batch, o, dstKey, checks, sent));
+  const made = await settleChecks(batch, o, dstKey, checks, sent);
+  await compareMetadata(batch, o, dstKey, opts);
+  copied(batch, dstKey, o, made);
 }
 
 /** The checks of a server-side copy (none unless the job verifies checksums or content). */
@@ -152,5 +167,7 @@ async function copiedChecks(batch: Batch, o: ObjectInfo, dstKey: string, res: Pu
   compareCopied(batch, o, res, checks);
   // Read back, the destination compares with the source's MD5 ETag when it has one, else with the source read again.
   const sourceMd5 = batch.src.capabilities.etagIsMd5 && isMd5Etag(o.etag) ? o.etag.toLowerCase() : undefined;
-  return settleChecks(batch, o, dstKey, checks, sourceMd5 ? { md5: sourceMd5 } : undefined);
+  const made = await settleChecks(batch, o, dstKey, checks, sourceMd5 ? { md5: sourceMd5 } : undefined);
+  await compareMetadata(batch, o, dstKey);
+  return made;
 }

@@ -6,6 +6,7 @@ import type { ObjectInfo } from '../storage/provider';
 import { comparePositions, destinationIndex } from './range';
 import { countVerified, recordFailure, type Batch } from './batch';
 import { inPlaceChecks, readDigest } from './checks';
+import { compareMetadata } from './metadata-verify';
 import { compareKeys, mapKey } from '../common/keys';
 import { addCounters, type Check, type Counters } from '../common/progress';
 import { ChecksumMismatchError, ChecksumUnavailableError, NotFoundError, SizeMismatchError } from '../common/errors';
@@ -13,7 +14,8 @@ import { ChecksumMismatchError, ChecksumUnavailableError, NotFoundError, SizeMis
 /**
  * Verify-only jobs: compares one object with its destination copy by the job's verify mode; returns the checks
  * besides size. `checksum` compares MD5 ETags when both sides have one, else both sides' content (CRC-64);
- * `checksum-strict` fails with ChecksumUnavailableError instead of reading them.
+ * `checksum-strict` fails with ChecksumUnavailableError instead of reading them. What travels with the object is
+ * compared too (metadata-verify.ts: MetadataMismatchError).
  */
 export async function verifyObject(batch: Batch, o: ObjectInfo, dstKey: string, existing: ObjectInfo | undefined): Promise<Check[]> {
   if (!existing) throw new NotFoundError(`missing at the destination (${dstKey})`, { code: 'MissingAtDestination' });
@@ -23,11 +25,13 @@ export async function verifyObject(batch: Batch, o: ObjectInfo, dstKey: string, 
   const etags = mode === 'content' ? [] : inPlaceChecks(batch, o, existing);
   if (etags.length) {
     if (o.etag!.toLowerCase() !== existing.etag!.toLowerCase()) throw new ChecksumMismatchError(`ETag ${existing.etag} at the destination, ${o.etag} at the source`);
+    await compareMetadata(batch, o, dstKey);
     return etags;
   }
   if (mode === 'checksum-strict') throw new ChecksumUnavailableError(`no checksum of both sides compares ${dstKey} with its source (no MD5 ETags)`);
   const [a, c] = await Promise.all([readDigest(batch, batch.src, o.key, 'crc64'), readDigest(batch, batch.dst, dstKey, 'crc64')]);
   if (a !== c) throw new ChecksumMismatchError(`content differs: CRC-64 ${c} at the destination, ${a} at the source`);
+  await compareMetadata(batch, o, dstKey);
   return ['content'];
 }
 

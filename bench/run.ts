@@ -6,7 +6,8 @@
  *
  * Options: --quick (smaller sizes, every case), --repeats N (default 3; g and h: 5, quick 3),
  * --only a,b,c-small,c-large,d,f,g,h (case ids),
- * --synthetic 10000,1000000 (key counts of case f).
+ * --synthetic 10000,1000000 (key counts of case f),
+ * --scale [N] (only the scale case, bench/scale.ts: N keys, default 10⁸, against a 10⁶ reference on one worker).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { benchStorageDir, timedProcess, cpuSeconds, currentRssMiB, machine, peak
 import { countObjects, fillBucket, fillDir } from './fixtures';
 import { frontDoorCases } from './front-door';
 import { median, table, toolFigures, writeResults, type BenchResults, type CaseResult, type ToolFigures } from './report';
+import { runScaleBench } from './scale';
 
 const MiB = 1024 * 1024;
 const argv = process.argv.slice(2);
@@ -35,6 +37,8 @@ const REPEATS = repeatsGiven ?? 3;
 const onlyArg = argv.indexOf('--only');
 const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1]!.split(',')) : undefined;
 const syntheticArg = argv.indexOf('--synthetic');
+const scaleArg = argv.indexOf('--scale');
+const SCALE_KEYS = scaleArg < 0 ? undefined : /^\d/.test(argv[scaleArg + 1] ?? '') ? Number(argv[scaleArg + 1]) : 100_000_000;
 
 const SIZES_BY_MODE = quick
   ? { smallCount: 1000, smallSize: 16 * 1024, largeCount: 8, largeSize: 80 * MiB, synthetic: [10_000, 100_000] }
@@ -369,6 +373,11 @@ async function runCase(c: CaseDef, ctx: { client: Client; temporal: TemporalTest
 // ---------------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  if (SCALE_KEYS !== undefined) {
+    workerEntry = compileBenchWorker();
+    await runScaleBench(SCALE_KEYS, { startWorker: (temporal, env) => startBenchWorker(temporal, env, 'scale'), job: (n) => synthetic(n).job, log });
+    return;
+  }
   const started = Date.now();
   const mach = machine();
   const rclone = provisionRclone();

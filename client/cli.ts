@@ -109,6 +109,29 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['ferry throttle photos --bandwidth 50MiB/s --objects-per-second 200', 'ferry throttle photos --bandwidth unlimited --concurrency 64'],
   },
   {
+    name: 'approve',
+    summary: 'mirror mode: delete the set of destination objects awaiting approval (over mirror.maxDelete)',
+    usage: 'ferry approve JOB [options]',
+    description:
+      'A mirror job that would delete more than mirror.maxDelete stops before deleting, lists the set in the report (deletions.jsonl) and waits. ' +
+      'This shows the set (count, bytes, first keys) and executes the `approve` update for exactly that set (its digest): the job deletes those objects, ' +
+      'and stops deleting if the listings give another set by then. Refused (exit 3) when no set awaits approval.',
+    positionals: [JOB],
+    options: ['json', ...CONNECTION, 'dataDir'],
+    examples: ['ferry approve photos', 'ferry approve photos --json'],
+  },
+  {
+    name: 'reject',
+    summary: 'mirror mode: delete nothing this run; a set awaiting approval ends the job',
+    usage: 'ferry reject JOB [options]',
+    description:
+      'Executes the `reject` update: the job deletes nothing in this run. A job waiting for approval ends at once (its report lists the set as not deleted); ' +
+      'a job still copying finishes its copy and ends without deleting. Refused (exit 3) once deletions have started.',
+    positionals: [JOB],
+    options: ['json', ...CONNECTION, 'dataDir'],
+    examples: ['ferry reject photos'],
+  },
+  {
     name: 'incremental',
     summary: 'run again, copying only what changed since T (default: when the previous run started)',
     usage: 'ferry incremental JOB [--since TIME] [options]',
@@ -184,10 +207,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'plan',
     summary: 'dry run: count what would be copied and skipped, estimate the duration and workers for a deadline',
     usage: 'ferry plan JOB.yaml [--rate RATE] [--deadline DURATION] [options]',
-    description: 'Lists the source (and the destination, page by page) through the providers from this machine, without copying: objects and bytes to copy and to skip under the overwrite policy, objects excluded by filters, the 10 largest objects, a duration estimate from a short measured read sample (or --rate), and with --deadline the number of workers needed. Credentials are resolved here as on a worker.',
+    description: 'Lists the source (and the destination, page by page) through the providers from this machine, without copying: objects and bytes to copy and to skip under the overwrite policy, objects excluded by filters, the 10 largest objects, a duration estimate from a short measured read sample (or --rate), and with --deadline the number of workers needed, and the requests by kind (LIST, HEAD, GET, PUT, multipart, COPY, restore) and bytes out of each store with their cost at list prices (built-in AWS S3 us-east-1 and Alibaba OSS cn-hangzhou tables, or --prices FILE). Credentials are resolved here as on a worker.',
     positionals: [JOB_FILE],
-    options: ['rate', 'deadline', 'sampleSeconds', 'credentials', 'json'],
-    examples: ['ferry plan job.yaml', 'ferry plan job.yaml --deadline 7d', 'ferry plan job.yaml --rate 100MiB/s --json'],
+    options: ['rate', 'deadline', 'sampleSeconds', 'prices', 'credentials', 'json'],
+    examples: ['ferry plan job.yaml', 'ferry plan job.yaml --deadline 7d', 'ferry plan job.yaml --rate 100MiB/s --json', 'ferry plan job.yaml --prices prices.yaml'],
   },
   {
     name: 'import-ossimport',
@@ -231,6 +254,8 @@ const HANDLERS: Record<CommandName, () => Promise<CommandHandler>> = {
   pause: async () => (await import('./commands/pause')).pauseCommand,
   resume: async () => (await import('./commands/resume')).resumeCommand,
   throttle: async () => (await import('./commands/throttle')).throttleCommand,
+  approve: async () => (await import('./commands/approve')).approveCommand,
+  reject: async () => (await import('./commands/reject')).rejectCommand,
   incremental: async () => (await import('./commands/incremental')).incrementalCommand,
   verify: async () => (await import('./commands/verify')).verifyCommand,
   retry: async () => (await import('./commands/retry')).retryCommand,

@@ -57,6 +57,8 @@ export interface CliOptions {
   rate?: number;
   deadline?: number;
   sampleSeconds?: number;
+  /** plan: a price file (YAML) overriding the built-in price tables. */
+  prices?: string;
   // import-ossimport.
   name?: string;
   out?: string;
@@ -79,7 +81,7 @@ export interface CliOptions {
 
 /** The commands of the command table. */
 export type CommandName =
-  | 'run' | 'start' | 'worker' | 'server' | 'status' | 'watch' | 'pause' | 'resume' | 'throttle'
+  | 'run' | 'start' | 'worker' | 'server' | 'status' | 'watch' | 'pause' | 'resume' | 'throttle' | 'approve' | 'reject'
   | 'incremental' | 'verify' | 'retry' | 'report' | 'plan' | 'import-ossimport' | 'schedule' | 'cutover';
 
 /** What {@link parseCommandLine} returns: the command to run (or help/version) and its options. */
@@ -188,6 +190,7 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
       return Number(raw);
     },
   },
+  prices: { key: 'prices', flag: 'prices', value: 'FILE', help: 'price tables (YAML) for the cost estimate, overriding the built-in AWS S3 and Alibaba OSS list prices (docs/scale.md#price-files)' },
   name: { key: 'name', flag: 'name', value: 'NAME', help: 'job name (default: jobName from job.cfg)' },
   out: { key: 'out', flag: 'out', short: 'o', value: 'DIR', help: 'directory for the generated files (default: current directory)' },
   force: { key: 'force', flag: 'force', short: 'f', help: 'overwrite existing output files' },

@@ -3,7 +3,10 @@
  * periodic lines (logs, CI), the `ferry status` snapshot and the final summary. No I/O, no clocks: callers
  * pass `now` and the terminal width, so every function is unit-tested.
  */
-import { emptyVerifiedBy, formatVerifiedBy, type Counters, type JobProgress, type JobResult, type VerifiedBy } from '../common/progress';
+import { emptyVerifiedBy, formatVerifiedBy, type Counters, type JobProgress, type JobResult, type MirrorSummary, type VerifiedBy } from '../common/progress';
+import { mirrorLine } from '../workflows/mirror-state';
+import { archiveLine } from '../workflows/restore-wait-state';
+import type { ArchiveCounts } from '../common/progress';
 import { formatBytes, formatDuration } from '../common/units';
 import { ExitCode } from './errors';
 import type { QuirksReport } from '../common/contracts';
@@ -52,6 +55,7 @@ function percent(f: number | undefined): string {
 
 function phaseLabel(p: JobProgress): string {
   if (p.paused) return 'paused';
+  if (p.mirror?.stage === 'awaiting-approval') return `awaiting \`ferry approve|reject ${p.name}\``;
   if (p.phase === 'retrying' || p.round > 0) return `retry ${p.round}`;
   return p.phase;
 }
@@ -130,12 +134,24 @@ export function renderStatus(p: JobProgress, now: number, workflowId: string): s
     `  limits   bandwidth ${l.bandwidth !== undefined ? `${formatBytes(l.bandwidth)}/s` : 'unlimited'}, objects/s ${l.objectsPerSecond ?? 'unlimited'}, ${l.tasks} tasks × ${l.objects} objects in flight`,
   ];
   if (p.error) lines.push(`  error    ${p.error}`);
+  if (p.mirror) lines.push(...mirrorStatusLines(p.name, p.mirror));
+  if (p.archive) lines.push(`  ${archiveLine(p.archive)}`);
   if (p.recentFailures.length) {
     lines.push('  recent failures:');
     for (const f of p.recentFailures) lines.push(`    ${f.errorClass}  ${JSON.stringify(f.key)} (${formatBytes(f.size)}): ${f.message}`);
   }
   if (p.reportPath) lines.push(`  report   ${p.reportPath}`);
   return lines.join('\n');
+}
+
+/** The deletions of a mirror job, and while a set awaits a decision its first keys and the two answers. */
+export function mirrorStatusLines(name: string, m: MirrorSummary): string[] {
+  const lines = [`  ${mirrorLine(m)}`];
+  if (m.stage !== 'awaiting-approval') return lines;
+  for (const k of m.sample ?? []) lines.push(`    ${JSON.stringify(k)}`);
+  if ((m.set?.objects ?? 0) > (m.sample?.length ?? 0)) lines.push(`    … every key in deletions.jsonl (\`ferry report ${name}\` after the job, or the report folder now)`);
+  lines.push(`  \`ferry approve ${name}\` deletes exactly this set; \`ferry reject ${name}\` ends the job deleting nothing`);
+  return lines;
 }
 
 /** `--json` shape of a finished job (`ferry run`, `ferry status` on a closed job). */
@@ -155,6 +171,10 @@ export interface SummaryJson {
   verifiedBy?: VerifiedBy;
   reportPath?: string;
   error?: string;
+  /** Mirror mode's deletions (mirror jobs only). */
+  mirror?: MirrorSummary;
+  /** Archived source objects: skipped, restored, restore requests (jobs that met any). */
+  archive?: ArchiveCounts;
 }
 
 const pickCounters = (c: Counters & { total: number }) => ({ total: c.total, copied: c.copied, skipped: c.skipped, failed: c.failed, verified: c.verified, excluded: c.excluded });
@@ -172,6 +192,8 @@ export function summaryJson(r: JobResult): SummaryJson {
   if (r.verifiedBy) out.verifiedBy = { ...emptyVerifiedBy(), ...r.verifiedBy };
   if (r.reportPath) out.reportPath = r.reportPath;
   if (r.error) out.error = r.error;
+  if (r.mirror) out.mirror = r.mirror;
+  if (r.archive) out.archive = r.archive;
   return out;
 }
 
@@ -200,6 +222,8 @@ export function renderSummary(r: JobResult): string {
     ...(r.verifiedBy ? [`  verified by ${formatVerifiedBy(r.verifiedBy)}`] : []),
     `  rate     ${formatBytes(rate)}/s${r.rounds > 1 ? `   rounds ${r.rounds} (failed tasks retried)` : ''}`,
   ];
+  if (r.mirror) lines.push(`  ${mirrorLine(r.mirror)}`);
+  if (r.archive) lines.push(`  ${archiveLine(r.archive)}`);
   if (r.status === 'completed-with-failures' && r.error) lines.push(`  error    ${r.error}`);
   if (r.reportPath) lines.push(`  report   ${r.reportPath}`);
   if (r.status === 'completed-with-failures') lines.push(`The failure list is in the report (ferry report ${r.name}); \`ferry retry ${r.name}\` copies what is still missing.`);

@@ -1,6 +1,6 @@
 /** Inputs and results that cross workflow and activity boundaries. Plain JSON, small, no secrets. */
 import type { EndpointConfig, JobSpec, Limits } from './job';
-import type { Counters, FailureRecord, JobPhase, VerifiedBy } from './progress';
+import type { ArchiveCounts, Counters, FailureRecord, JobPhase, MirrorSummary, VerifiedBy } from './progress';
 import type { Preset } from '../storage/quirks';
 
 /** A contiguous slice of the source in listing order: positions (startAfter, last]. */
@@ -67,6 +67,10 @@ export interface TaskOutcome {
   verifiedBy?: VerifiedBy;
   /** The task itself failed (not only some objects): e.g. the destination became unwritable. */
   error?: string;
+  /** Archived objects skipped, handed to restore waits and restores requested (absent: none). */
+  archive?: ArchiveCounts;
+  /** The restore waits (workflows/restore-wait.ts) this task started: the job waits for each to report. */
+  restoreWaits?: RestoreWaitStarted[];
 }
 
 export interface BatchInput {
@@ -103,6 +107,9 @@ export interface BatchCheckpoint {
   partsResumed: number;
   /** Verified objects by check, as `objects.verified` counts them. */
   verifiedBy?: VerifiedBy;
+  /** Archived objects handed to a restore wait (at most RESTORE_HANDOFF_MAX, activities/archive.ts). */
+  restoring?: RestoringObject[];
+  archive?: ArchiveCounts;
   /**
    * Objects copied by this or an earlier attempt and not yet size-verified (verification runs at the end of the
    * batch): source key, size, the listing position when it differs from the key (or when checks follow), and the
@@ -139,6 +146,9 @@ export interface BatchResult {
   throttleEvents: number;
   partsResumed: number;
   verifiedBy?: VerifiedBy;
+  /** Archived objects whose copy waits for their restore: the task hands them to a restore wait. */
+  restoring?: RestoringObject[];
+  archive?: ArchiveCounts;
 }
 
 /** The quirks one s3/oss side ran with (storage/quirks.ts) and what probing the store showed. Plain data. */
@@ -182,6 +192,10 @@ export interface ReportInput {
   error?: string;
   /** Tasks that could not finish after every retry round (their objects are not in failures.jsonl one by one). */
   unfinishedTasks?: { task: number; range: KeyRange; objects: number; bytes: number; error: string }[];
+  /** Archived objects: skipped, restored, waiting (absent: none met). */
+  archive?: ArchiveCounts;
+  /** Mirror mode's deletions (deletions.jsonl is written from the run's mirror files). */
+  mirror?: MirrorSummary;
 }
 
 export interface ReportResult {
@@ -214,4 +228,131 @@ export interface BackToOriginOffInput {
   destination: EndpointConfig;
   /** `previous` from backToOriginOn: put back exactly (null: the destination had no configuration). */
   previous: string | null;
+}
+
+// ---------------------------------------------------------------- mirror mode (activities/mirror.ts)
+
+/** A deletion set as approved: count, bytes and the chained digest of its `(key, size)` entries in key order. */
+export interface MirrorSet {
+  objects: number;
+  bytes: number;
+  digest: string;
+}
+
+export interface MirrorDiffInput {
+  job: JobSpec;
+  /** Names the run's report folder, where the set is written (deletions.jsonl). */
+  runTag: string;
+}
+
+export interface MirrorDiffResult {
+  /** Destination objects absent from the source and not excluded by the job's filters. */
+  set: MirrorSet;
+  /** Its first keys, for the Web UI and `ferry status`. */
+  sample: string[];
+  destinationObjects: number;
+  /** Destination objects absent from the source that the filters exclude (kept). */
+  protected: number;
+  /** The source lists no object the job's filters select. */
+  sourceEmpty: boolean;
+}
+
+export interface MirrorDeleteInput {
+  job: JobSpec;
+  runTag: string;
+  /** The set to delete: the deletion stops, deleting nothing more, when the listings give another one. */
+  approved: MirrorSet;
+}
+
+export interface MirrorDeleteResult {
+  deleted: number;
+  deletedBytes: number;
+  failed: number;
+  /** Deletions a versioned destination answered with a delete marker (older versions remain). */
+  deleteMarkers: number;
+}
+
+// ---------------------------------------------------------------- archived objects (activities/archive*.ts, workflows/restore-wait.ts)
+
+/** An archived source object whose copy waits for its restore (as listed). */
+export interface RestoringObject {
+  key: string;
+  size: number;
+  position: string;
+  lastModified: number;
+  etag?: string;
+  storageClass: string;
+}
+
+/** A restore wait a task started, as its outcome tells the job. */
+export interface RestoreWaitStarted {
+  id: string;
+  objects: number;
+  bytes: number;
+}
+
+export interface RestoreWaitInput {
+  job: JobSpec;
+  runTag: string;
+  /** The job workflow, signalled with the outcome. */
+  parentId: string;
+  round: number;
+  /** Task number and batch the objects came from (names the failure files). */
+  n: number;
+  batch: number;
+  limits: Limits;
+  objects: RestoringObject[];
+}
+
+export interface RestoreWaitOutcome {
+  id: string;
+  objects: Counters;
+  bytes: Counters;
+  verifiedBy?: VerifiedBy;
+  /** Bounded sample; every failure is in the report location. */
+  failures: FailureRecord[];
+  /** Objects handed to this wait, restored (copied after their restore), restore requests made while waiting. */
+  handed: number;
+  handedBytes: number;
+  restored: number;
+  restoredBytes: number;
+  requests: number;
+}
+
+export interface CheckRestoredInput {
+  job: JobSpec;
+  restore: { days: number; tier: 'Bulk' | 'Standard' | 'Expedited' };
+  objects: RestoringObject[];
+}
+
+export interface CheckRestoredResult {
+  /** Keys readable now (restored, no longer archived, or gone: the copy reports those). */
+  ready: string[];
+  /** Restores requested again (a restored copy that expired before it was copied). */
+  requests: number;
+}
+
+export interface CopyRestoredInput {
+  job: JobSpec;
+  runTag: string;
+  parentId: string;
+  /** The restore wait's workflow id and its copy call number (name the failure file). */
+  waitId: string;
+  call: number;
+  round: number;
+  n: number;
+  limits: Limits;
+  objects: RestoringObject[];
+  /** Record each object as an ArchivedObject failure (the wait gave up) instead of copying it. */
+  giveUp?: string;
+}
+
+export interface CopyRestoredResult {
+  objects: Counters;
+  bytes: Counters;
+  verifiedBy?: VerifiedBy;
+  failures: FailureRecord[];
+  /** Keys found archived again (the restored copy expired): a new restore was requested. */
+  stillArchived: string[];
+  requests: number;
 }

@@ -214,6 +214,65 @@ export class UnexpectedError extends FerryError {
   static override readonly errorName: string = 'UnexpectedError';
 }
 
+/**
+ * Thrown when an object cannot be read because its storage class is archived (S3 GLACIER/DEEP_ARCHIVE, OSS Archive,
+ * ColdArchive, DeepColdArchive) and no restored copy is ready: S3/OSS `InvalidObjectState`, or the job's `archived:
+ * fail` policy. The message names the storage class. Not retried (reading again gets the same answer until a restore).
+ */
+export class ArchivedObjectError extends FerryError {
+  static override readonly errorName: string = 'ArchivedObject';
+  /** The object's storage class, when known. */
+  readonly storageClass: string | undefined;
+  constructor(message: string, opts: { code?: string; status?: number; cause?: unknown; storageClass?: string } = {}) {
+    super(message, { code: 'InvalidObjectState', ...opts });
+    this.storageClass = opts.storageClass;
+  }
+}
+
+/**
+ * Thrown when a row of a source inventory or manifest cannot be used (a malformed key, size or date, too few
+ * columns). The message names the data file and line. A per-object failure, not retried.
+ */
+export class InvalidInventoryRowError extends FerryError {
+  static override readonly errorName: string = 'InvalidInventoryRow';
+}
+
+/**
+ * Thrown when an object an inventory or manifest lists is gone from the source when read (the inventory is older
+ * than the bucket). A per-object failure, not retried. Not a NotFoundError: it must keep its name in reports.
+ */
+export class SourceMissingError extends FerryError {
+  static override readonly errorName: string = 'SourceMissing';
+}
+
+/**
+ * Thrown in mirror mode when the destination objects absent from the source are no longer the set that was found
+ * (and approved): the deletions stop, deleting nothing more. Not retried: a new run lists and asks again.
+ */
+export class MirrorSetChangedError extends FerryError {
+  static override readonly errorName: string = 'MirrorSetChangedError';
+  static override readonly exitCode = ExitCode.cannotRun;
+}
+
+/**
+ * Thrown by a checksum verify (`checksum`, `checksum-strict`, `content`) when what travels with an object differs
+ * between source and destination: content type, standard headers, user metadata, tags, and the storage class or
+ * encryption the job set. The message names the fields. A per-object failure, not retried (the store keeps what it
+ * keeps).
+ */
+export class MetadataMismatchError extends FerryError {
+  static override readonly errorName: string = 'MetadataMismatch';
+}
+
+/**
+ * Thrown when a key's versions (`versions: all`) cannot be written in their order at the destination: it answered a
+ * write without a version id (versioning is not enabled there), or a source version is missing there before versions
+ * Ferry already wrote (a version cannot be inserted into a history). A per-object failure naming the version; not retried.
+ */
+export class VersionOrderError extends FerryError {
+  static override readonly errorName: string = 'VersionOrderError';
+}
+
 /** Every error class of this module: what the lists below are derived from. */
 export const FERRY_ERROR_CLASSES: readonly ErrorKind[] = [
   FerryError,
@@ -238,6 +297,12 @@ export const FERRY_ERROR_CLASSES: readonly ErrorKind[] = [
   ChecksumUnavailableError,
   ListingNotAdvancingError,
   ListingOutOfOrderError,
+  MetadataMismatchError,
+  InvalidInventoryRowError,
+  SourceMissingError,
+  ArchivedObjectError,
+  MirrorSetChangedError,
+  VersionOrderError,
 ];
 
 /** Names of the classes Temporal must never retry (fed to `nonRetryableErrorTypes`): every non-retryable class. */

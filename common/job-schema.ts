@@ -82,6 +82,55 @@ function checkQuirks(e: EndpointInput, ctx: z.RefinementCtx): void {
 /** `encryption:` names: S3 SSE-S3 / SSE-KMS, OSS AES256 / KMS (each maps to the other store's equivalent). */
 const encryptionType = z.enum(['SSE-S3', 'SSE-KMS', 'AES256', 'KMS'], { error: (i) => `unknown encryption ${JSON.stringify(i.input)} (expected SSE-S3, SSE-KMS, AES256 or KMS)` });
 
+/**
+ * Where an inventory report's manifest or a manifest of keys lives: a bucket of any provider (`key`), or an fs root
+ * (`path` + `key`) or a local file (`path` alone). Read with its own credential profile. See storage/inventory/.
+ */
+const inventoryLocationFields = {
+  type: z.enum(['s3', 'oss', 'fs'], { error: (i) => `unknown type ${JSON.stringify(i.input)} (expected s3, oss or fs)` }),
+  endpoint: z.url({ error: 'must be a URL like http://127.0.0.1:9000 or https://oss-cn-hangzhou.aliyuncs.com' }).optional(),
+  region: z.string().min(1).optional(),
+  bucket: z.string().min(1, 'must not be empty').optional(),
+  credentials: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a credential profile name (letters, digits, . _ -), never the secret itself').optional(),
+  forcePathStyle: z.boolean().optional(),
+  path: z.string().min(1).optional(),
+  key: z.string().min(1, 'must not be empty').optional(),
+};
+
+/** Rules shared by `inventory:` and `manifest:` locations. */
+function checkLocation(l: { type: 's3' | 'oss' | 'fs'; endpoint?: string; bucket?: string; region?: string; credentials?: string; forcePathStyle?: boolean; path?: string; key?: string }, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (l.type === 'fs') {
+    if (!l.path) issue('path', 'required for type fs: the root directory (with key) or the file itself');
+    for (const f of ['endpoint', 'bucket', 'region', 'credentials', 'forcePathStyle'] as const) if (l[f] !== undefined) issue(f, 'not used by type fs');
+    return;
+  }
+  if (!l.bucket) issue('bucket', `required for type ${l.type}: the bucket holding the file`);
+  if (!l.key) issue('key', `required for type ${l.type}: the object key of the file`);
+  if (l.path) issue('path', `only for type fs (use key for type ${l.type})`);
+  if (l.type === 'oss' && !l.endpoint) issue('endpoint', 'required for type oss, e.g. https://oss-cn-hangzhou.aliyuncs.com');
+}
+
+/** `inventory:` an S3 Inventory or OSS inventory report, given by its manifest.json. */
+const inventorySchema = z
+  .strictObject({
+    ...inventoryLocationFields,
+    /** The report's format; detected from the manifest when absent. */
+    format: z.enum(['s3', 'oss'], { error: (i) => `unknown inventory format ${JSON.stringify(i.input)} (expected s3 or oss)` }).optional(),
+  })
+  .superRefine(checkLocation);
+
+/** `manifest:` a CSV/TSV file of keys, optionally with size, etag and last-modified columns. */
+const manifestSchema = z
+  .strictObject({
+    ...inventoryLocationFields,
+    /** csv (default) or tsv. */
+    format: z.enum(['csv', 'tsv'], { error: (i) => `unknown manifest format ${JSON.stringify(i.input)} (expected csv or tsv)` }).optional(),
+    /** The columns in order (key, size, etag, lastModified, or "-" to ignore one); absent: the file's first line names them. */
+    columns: z.array(z.string().min(1)).min(1, 'name at least the key column').optional(),
+  })
+  .superRefine(checkLocation);
+
 const endpointSchema = z
   .strictObject({
     type: z.enum(['s3', 'oss', 'fs', 'http'], { error: (i) => `unknown provider type ${JSON.stringify(i.input)} (expected s3, oss, fs or http)` }),
@@ -110,6 +159,10 @@ const endpointSchema = z
     encryption: z.union([encryptionType, z.strictObject({ type: encryptionType, keyId: z.string().min(1).optional() })]).optional(),
     /** s3/oss destination: `private` ACL on every object, or the bucket's default (`inherit-bucket`, the default). */
     acl: z.enum(['private', 'inherit-bucket'], { error: (i) => `unknown acl ${JSON.stringify(i.input)} (expected private or inherit-bucket)` }).optional(),
+    /** source/destination: an inventory report listing this side (the job never LISTs it; see storage/inventory/). */
+    inventory: inventorySchema.optional(),
+    /** source: a CSV/TSV file of the keys to copy instead of a listing. */
+    manifest: manifestSchema.optional(),
   })
   .superRefine((e, ctx) => {
     checkQuirks(e, ctx);
@@ -162,7 +215,7 @@ export const jobFileSchema = z.strictObject({
     .strictObject({
       /** Store the source's last-modified time as user metadata `ferry-source-last-modified` (ISO-8601). */
       sourceLastModified: z.boolean().optional(),
-      /** fs destination: keep headers, metadata and tags in a sidecar file per object. */
+      /** fs destination: keep headers, metadata and tags in a sidecar file per object; fs source: read them from there. */
       sidecar: z.boolean().optional(),
     })
     .optional(),

@@ -36,7 +36,12 @@ export const JOB_DEFAULTS = {
 
 
 /** A job's `source` or `destination`: which bucket, root or list, and which credential profile (never a secret). */
-export type EndpointConfig = EndpointFields;
+/**
+ * An endpoint as providers open it: the job file's fields, plus `sidecar` (fs only), set by parseJob from the job's
+ * `metadata.sidecar`: the fs provider keeps (destination) and reads (source) each object's headers, metadata and tags
+ * in a sidecar file.
+ */
+export type EndpointConfig = EndpointFields & { sidecar?: boolean };
 
 /** Limits that `ferry throttle` can change on a running job. */
 export interface Limits {
@@ -66,7 +71,15 @@ export interface JobSpec {
   retries: number;
   report: { path?: string };
   /** Archived source objects (absent: `fail`, in jobs from before this field too). */
-  archived?: { policy: 'fail' | 'skip' | 'restore'; days: number; tier: RestoreTier };
+  archived?: {
+    policy: 'fail' | 'skip' | 'restore';
+    days: number;
+    tier: RestoreTier;
+    /** Not in the job file (tests): the restore checks' intervals in ms, the last repeated (default RESTORE_CHECK_INTERVALS_MS). */
+    checkIntervalsMs?: number[];
+    /** Not in the job file (tests): how long a restore wait waits before it gives up (default RESTORE_GIVE_UP_MS, 7 days). */
+    giveUpMs?: number;
+  };
   /** `all`: every version of each key (absent: `latest`). */
   versions?: 'latest' | 'all';
   /** What travels with an object besides headers, metadata and tags (absent: nothing more). */
@@ -138,6 +151,41 @@ function maxDeleteOf(v: number | string | undefined): { count: number } | { perc
   return { percent: v === undefined ? 1 : Number(v.slice(0, -1)) };
 }
 
+/** Column names a `manifest.columns` list (or a manifest's header line) may use; `-` skips a column. */
+export const MANIFEST_COLUMNS = ['key', 'size', 'etag', 'lastModified', '-'] as const;
+
+/** Bad combinations of `inventory:`/`manifest:` with the rest of the job (storage/inventory/ reads them). */
+function listingSourceIssues(s: EndpointFields, d: EndpointFields, mode: JobMode, versions: string | undefined): string[] {
+  const issues: string[] = [];
+  if (s.inventory && s.manifest) issues.push('source.manifest: give source.inventory or source.manifest, not both');
+  if (d.manifest) issues.push('destination.manifest: only for the source (the destination side takes an inventory)');
+  for (const [side, e] of [['source', s], ['destination', d]] as const) {
+    if ((e.inventory || e.manifest) && e.type === 'http') issues.push(`${side}.${e.inventory ? 'inventory' : 'manifest'}: not for type http (its list file is already a manifest)`);
+  }
+  if (d.inventory && mode !== 'copy') issues.push(`destination.inventory: only with mode: copy (${mode} reads the destination as it is now)`);
+  const listed = s.inventory ? 'source.inventory' : s.manifest ? 'source.manifest' : undefined;
+  if (listed && mode === 'mirror') issues.push(`${listed}: not with mode: mirror (an inventory is a snapshot: deleting by it could remove objects written since)`);
+  if (listed && versions === 'all') issues.push(`${listed}: not with versions: all (every version comes from the version listing)`);
+  const cols = s.manifest?.columns;
+  if (cols) {
+    for (const [i, c] of cols.entries()) if (!(MANIFEST_COLUMNS as readonly string[]).includes(c)) issues.push(`source.manifest.columns.${i}: unknown column ${JSON.stringify(c)} (expected ${MANIFEST_COLUMNS.join(', ')})`);
+    if (!cols.includes('key')) issues.push('source.manifest.columns: name the key column');
+  }
+  return issues;
+}
+
+/**
+ * Deletions a mirror job makes without approval, for a destination of `destinationObjects` objects: the count, or
+ * the percentage rounded down (default 1 %).
+ */
+export function mirrorDeleteLimit(mirror: JobSpec['mirror'], destinationObjects: number): number {
+  const max = mirror?.maxDelete ?? { percent: 1 };
+  return 'count' in max ? max.count : Math.floor((destinationObjects * max.percent) / 100);
+}
+
+/** An fs endpoint opened with sidecar files when the job asks for them (`metadata.sidecar`). */
+const withSidecar = (e: EndpointFields, sidecar: boolean | undefined): EndpointConfig => (sidecar && e.type === 'fs' ? { ...e, sidecar: true } : e);
+
 /** Validates a parsed job document (from YAML/JSON) and normalises it. Throws InvalidConfigError listing every problem. */
 export function parseJob(doc: unknown): JobSpec {
   const res = schema().jobFileSchema.safeParse(doc);
@@ -154,9 +202,11 @@ export function parseJob(doc: unknown): JobSpec {
     if (d[f] !== undefined && d.type !== 's3' && d.type !== 'oss') issues.push(`destination.${f}: only for type s3 or oss, not ${d.type}`);
   }
   if (typeof d.encryption === 'object' && d.encryption.keyId && (d.encryption.type === 'SSE-S3' || d.encryption.type === 'AES256')) issues.push(`destination.encryption.keyId: only with SSE-KMS or KMS, not ${d.encryption.type}`);
+  issues.push(...listingSourceIssues(j.source, j.destination, j.mode ?? 'copy', j.versions));
   if (j.restore && j.archived !== 'restore') issues.push('restore: only with archived: restore');
   if (j.mirror && j.mode !== 'mirror') issues.push('mirror: only with mode: mirror');
-  if (j.metadata?.sidecar && d.type !== 'fs') issues.push(`metadata.sidecar: only for an fs destination, not ${d.type}`);
+  if (j.mode === 'mirror' && s.type === 'http') issues.push('mode: mirror needs a source listed in key order (s3, oss or fs); an http list is read in list order, so what the destination holds beyond it cannot be found');
+  if (j.metadata?.sidecar && d.type !== 'fs' && s.type !== 'fs') issues.push(`metadata.sidecar: only with an fs source or destination, not ${s.type} → ${d.type}`);
   const sameStore = s.type === d.type && (s.endpoint ?? '') === (d.endpoint ?? '') && (s.bucket ?? s.path) === (d.bucket ?? d.path) && (s.type !== 'http');
   if (sameStore && prefixesOverlap(s.prefix ?? '', d.prefix ?? '') && (j.mode ?? 'copy') !== 'verify') {
     issues.push(`destination.prefix: source and destination are the same ${s.type === 'fs' ? 'directory' : 'bucket'} with overlapping prefixes ("${s.prefix ?? ''}" and "${d.prefix ?? ''}"): the copy would read its own output`);
@@ -165,8 +215,8 @@ export function parseJob(doc: unknown): JobSpec {
   return {
     name: j.name,
     mode: j.mode ?? JobMode.copy,
-    source: j.source,
-    destination: j.destination,
+    source: withSidecar(j.source, j.metadata?.sidecar),
+    destination: withSidecar(j.destination, j.metadata?.sidecar),
     filter: { ...j.filter },
     overwrite: j.overwrite ?? JOB_DEFAULTS.overwrite,
     verify: j.verify ?? JOB_DEFAULTS.verify,

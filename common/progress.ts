@@ -52,6 +52,35 @@ export function formatVerifiedBy(v: VerifiedBy | undefined): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
+/** Archived source objects by what happened to them (activities/archive.ts, workflows/restore-wait.ts). */
+export interface ArchiveCounts {
+  /** Skipped by `archived: skip` (listed in the report's skipped.jsonl). */
+  skipped: number;
+  skippedBytes: number;
+  /** Handed to a restore wait. */
+  restoring: number;
+  restoringBytes: number;
+  /** Restore requests the store accepted as new (re-requests after an expiry included). */
+  requests: number;
+  /** Copied after their restore. */
+  restored: number;
+  restoredBytes: number;
+}
+
+export const emptyArchiveCounts = (): ArchiveCounts => ({ skipped: 0, skippedBytes: 0, restoring: 0, restoringBytes: 0, requests: 0, restored: 0, restoredBytes: 0 });
+
+/** Adds `b` into `a` (in place) and returns `a`. */
+export function addArchiveCounts(a: ArchiveCounts, b: Partial<ArchiveCounts> | undefined): ArchiveCounts {
+  for (const k of Object.keys(a) as (keyof ArchiveCounts)[]) a[k] += b?.[k] ?? 0;
+  return a;
+}
+
+/** Archived objects in the `progress` query: the counts, and the objects whose restore waits are still running. */
+export interface ArchiveProgress extends ArchiveCounts {
+  waiting: number;
+  waitingBytes: number;
+}
+
 /** One object that could not be copied or verified. */
 export interface FailureRecord {
   key: string;
@@ -69,10 +98,47 @@ export const JobPhase = {
   verifying: 'verifying',
   retrying: 'retrying',
   reporting: 'reporting',
+  /** Mirror mode: both sides listed to find destination objects absent from the source. */
+  diffing: 'diffing',
+  /** Mirror mode: more deletions than `mirror.maxDelete`; waiting for `ferry approve` / `ferry reject`. */
+  awaitingApproval: 'awaiting-approval',
+  /** Mirror mode: deleting the approved set. */
+  deleting: 'deleting',
   done: 'done',
   failed: 'failed',
 } as const;
 export type JobPhase = (typeof JobPhase)[keyof typeof JobPhase];
+
+/**
+ * Mirror mode's deletions (jobs with `mode: mirror`): where they stand, the set found (destination objects absent
+ * from the source, keys the job's filters exclude left out) and what was deleted.
+ */
+export interface MirrorSummary {
+  /**
+   * `pending` while copying; `skipped`: a guard kept every deletion off (`reason` says which); `rejected` by
+   * `ferry reject`; `failed`: the set could not be listed or changed after approval (`reason`); `done` otherwise.
+   */
+  stage: 'pending' | 'diffing' | 'awaiting-approval' | 'deleting' | 'done' | 'skipped' | 'rejected' | 'failed';
+  reason?: string;
+  /** The deletion set: count, bytes and its digest (what `ferry approve` approves). */
+  set?: { objects: number; bytes: number; digest: string };
+  /** The first keys of the set (all of them are in the report's deletions.jsonl). */
+  sample?: string[];
+  /** Destination objects listed (the base of a percentage `maxDelete`). */
+  destinationObjects?: number;
+  /** Destination objects absent from the source that the job's filters exclude: never deleted. */
+  protected?: number;
+  /** Deletions allowed without approval. */
+  limit?: number;
+  /** How the set was let through: under the limit (`automatic`), or by `ferry approve`. */
+  approval?: 'automatic' | 'approved';
+  deleted: number;
+  deletedBytes: number;
+  /** Deletions the store refused (listed in deletions.jsonl). */
+  failed: number;
+  /** The destination keeps versions: each deletion added a delete marker and older versions remain. */
+  deleteMarkers?: boolean;
+}
 
 /** What the `progress` query returns. */
 export interface JobProgress {
@@ -106,9 +172,13 @@ export interface JobProgress {
   verifiedBy?: VerifiedBy;
   /** Up to 10 recent failures. */
   recentFailures: FailureRecord[];
+  /** Archived source objects: skipped, waiting for their restore, restored (absent: none met). */
+  archive?: ArchiveProgress;
   /** Set when the job failed as a whole (preflight). */
   error?: string;
   reportPath?: string;
+  /** Mirror mode's deletions. */
+  mirror?: MirrorSummary;
 }
 
 /** The final outcome of a job (workflow result, `--json` summary). */
@@ -126,4 +196,8 @@ export interface JobResult {
   error?: string;
   /** Error class of a job-fatal failure (e.g. AccessDeniedError, BucketNotFoundError, CredentialsError). */
   errorClass?: string;
+  /** Mirror mode's deletions. */
+  mirror?: MirrorSummary;
+  /** Archived source objects: skipped, restored, restore requests (absent: none met). */
+  archive?: ArchiveCounts;
 }

@@ -46,6 +46,8 @@ export interface ObjectInfo {
   restore?: RestoreState;
   /** Standard headers stored with the object, filled by stat/get. */
   headers?: ObjectHeaders;
+  /** Server-side encryption the store reports for the object (stat/get); absent = none reported. */
+  encryption?: Encryption;
   /** Object tags, filled by `getTags` (listing, stat and get leave them absent). */
   tags?: Record<string, string>;
   /** Version id (versioned listings, and stat/get of a versioned bucket); `null` version = `'null'`. */
@@ -242,6 +244,9 @@ export interface VersionListOptions {
   signal?: AbortSignal;
 }
 
+/** A bucket's versioning status, as S3 and OSS name it (`Off`: never enabled). */
+export type VersioningStatus = 'Enabled' | 'Suspended' | 'Off';
+
 export interface VersionPage {
   /** Whole keys: every version and delete marker of each key listed, in key order, newest first within a key. */
   versions: ObjectInfo[];
@@ -293,6 +298,8 @@ export interface ObjectProvider {
   restore?(key: string, opts: { days: number; tier: RestoreTier; versionId?: string; signal?: AbortSignal }): Promise<'requested' | 'already'>;
   /** Lists versions and delete markers (capabilities.versions). */
   listVersions?(opts?: VersionListOptions): Promise<VersionPage>;
+  /** The bucket's versioning status (capabilities.versions): `Off` when it was never enabled. */
+  versioning?(opts?: { signal?: AbortSignal }): Promise<VersioningStatus>;
   /** The object's tags (capabilities.tags); `{}` when it has none. */
   getTags?(key: string, opts?: { signal?: AbortSignal; versionId?: string }): Promise<Record<string, string>>;
   /** Releases sockets and handles. */

@@ -40,3 +40,13 @@ export const originOptions: ActivityOptions = {
   startToCloseTimeout: '2m',
   retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 20, nonRetryableErrorTypes },
 };
+
+/**
+ * Mirror mode's diff and deletions walk whole listings and heartbeat their cursor: a dead worker is noticed after
+ * `heartbeatTimeout` and the walk continues on another from the last cursor.
+ */
+export const mirrorOptions: ActivityOptions = {
+  startToCloseTimeout: '24h',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 20, nonRetryableErrorTypes },
+};

@@ -3,3 +3,4 @@ export { migrationJob } from './migration-job';
 export { migrationTask } from './migration-task';
 export { scheduledRound } from './scheduled-round';
 export { cutover } from './cutover';
+export { restoreWait } from './restore-wait';

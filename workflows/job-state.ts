@@ -4,12 +4,14 @@
  * unit tests need no server. `now` defaults to Date.now(), which inside a workflow is the workflow-task time.
  */
 import { taskWorkflowId, type JobSpec, type Limits } from '../common/job';
-import { addCounters, addVerifiedBy, emptyCounters, emptyVerifiedBy, formatVerifiedBy, JobPhase, type Counters, type FailureRecord, type JobProgress, type JobResult, type VerifiedBy } from '../common/progress';
+import { addCounters, addVerifiedBy, emptyCounters, emptyVerifiedBy, formatVerifiedBy, JobPhase, type Counters, type FailureRecord, type JobProgress, type JobResult, type MirrorSummary, type VerifiedBy } from '../common/progress';
 import type { ThrottleWindow } from '../common/throttle-schedule';
 import { formatBytes, formatDuration } from '../common/units';
 import type { ControlState, ThrottleArgs } from './messages';
 import { newTaskRun, type TaskRun } from './task-state';
 import type { PlanTasksInput, PlanTasksResult, ReportInput, TaskOutcome, TaskPlan } from '../common/contracts';
+import { mirrorDetails } from './mirror-state';
+import { addTaskArchive, archiveDetails, archiveProgress, type JobArchiveState } from './restore-wait-state';
 
 /** Rate samples kept (one per finished task). */
 export const MAX_RATE_SAMPLES = 30;
@@ -47,7 +49,7 @@ export interface RetryBaseline {
 }
 
 /** Everything that crosses continue-as-new. */
-export interface JobState {
+export interface JobState extends JobArchiveState {
   phase: JobPhase;
   round: number;
   runTag: string;
@@ -82,6 +84,8 @@ export interface JobState {
   error?: string;
   /** Error class of a job-fatal failure (AccessDeniedError, BucketNotFoundError, CredentialsError …). */
   errorClass?: string;
+  /** Mirror mode's deletions (absent until the mirror step starts, or a `reject` comes before it). */
+  mirror?: MirrorSummary;
 }
 
 /** A job's state before preflight. */
@@ -198,6 +202,7 @@ export function addTaskOutcome(state: JobState, plan: TaskPlan, outcome: TaskOut
     state.failedTasks.push({ plan, failed: outcome.objects.failed, failedBytes: outcome.bytes.failed, error: outcome.error });
   }
   state.recentFailures = [...outcomeFailures(outcome), ...state.recentFailures].slice(0, MAX_RECENT_FAILURES);
+  addTaskArchive(state, outcome);
 }
 
 /** A task's failed objects, plus the task itself when it ended with an error. */
@@ -337,6 +342,8 @@ export function jobProgress(spec: JobSpec, state: JobState, timeWindow?: Throttl
     ...(state.verifiedBy ? { verifiedBy: state.verifiedBy } : {}),
     recentFailures: state.recentFailures,
     error: state.error,
+    ...(state.mirror ? { mirror: { ...state.mirror } } : {}),
+    ...(archiveProgress(state) ? { archive: archiveProgress(state) } : {}),
   };
 }
 
@@ -359,6 +366,8 @@ export function jobDetails(spec: JobSpec, state: JobState, timeWindow?: Throttle
     `rate ${formatBytes(progress.rateBytesPerSec)}/s, ${progress.rateObjectsPerSec} objects/s; ETA ${progress.etaMs !== undefined ? formatDuration(progress.etaMs) : '—'}; ` +
       `tasks ${tasks.done}/${tasks.planned} done, ${tasks.inFlight} in flight; throttled ${state.throttleEvents}×`,
     ...(timeWindow ? ['', throttleWindowLine(timeWindow, progress.limits)] : []),
+    ...mirrorDetails(state.mirror),
+    ...archiveDetails(state),
   ].join('\n');
 }
 
@@ -390,13 +399,15 @@ export function reportInput(spec: JobSpec, state: JobState, workflowId: string, 
     unfinishedTasks: state.failedTasks.flatMap(({ plan, error }) =>
       error ? [{ task: plan.n, range: plan.range, objects: plan.objects, bytes: plan.bytes, error }] : [],
     ),
+    ...(state.mirror ? { mirror: state.mirror } : {}),
+    ...(archiveProgress(state) ? { archive: archiveProgress(state) } : {}),
   };
 }
 
 /** Failed when the job failed as a whole; completed-with-failures when objects failed or tasks could not finish. */
 export function jobStatus(state: JobState): JobResult['status'] {
   if (state.error) return 'failed';
-  return state.objects.failed > 0 || Object.keys(state.taskErrors).length > 0 ? 'completed-with-failures' : 'succeeded';
+  return state.objects.failed > 0 || Object.keys(state.taskErrors).length > 0 || (state.mirror?.failed ?? 0) > 0 ? 'completed-with-failures' : 'succeeded';
 }
 
 /** The workflow's result (and the `--json` summary). */
@@ -413,6 +424,8 @@ export function jobResult(spec: JobSpec, state: JobState, reportPath?: string, n
     ...(state.verifiedBy ? { verifiedBy: state.verifiedBy } : {}),
     reportPath,
     errorClass: state.errorClass,
+    ...(state.mirror ? { mirror: { ...state.mirror } } : {}),
+    ...(state.archive ? { archive: { ...state.archive } } : {}),
     error: state.error ?? (taskErrors.length ? `${taskErrors.length} task(s) could not finish: ${taskErrors[0]}` : undefined),
   };
 }

@@ -3,7 +3,7 @@
  * `temporal workflow signal --name pause` / `temporal workflow query --type progress`.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { JobProgress } from '../common/progress';
+import type { JobProgress, MirrorSummary } from '../common/progress';
 import type { TaskOutcome } from '../common/contracts';
 import type { CutoverView } from './cutover-state';
 
@@ -42,6 +42,20 @@ export const taskDoneSignal = defineSignal<[TaskOutcome]>('taskDone');
 
 /** A task's counters so far (completed batches only; the running batch's are in its heartbeat details). */
 export const taskProgressQuery = defineQuery<TaskOutcome>('taskProgress');
+
+// ── Mirror mode: a deletion set over `mirror.maxDelete` waits for one of these (`ferry approve` / `ferry reject`).
+// Each is an Update (acknowledged, validated) and a signal of the same name (`temporal workflow signal --name approve`).
+
+/** What `approve` approves: the digest of the set as `progress` shows it (absent: the set awaiting approval now). */
+export interface ApproveArgs {
+  digest?: string;
+}
+/** Deletes the set awaiting approval. Refused when none awaits or the digest is another set's. */
+export const approveUpdate = defineUpdate<MirrorSummary, [ApproveArgs?]>('approve');
+export const approveSignal = defineSignal<[ApproveArgs?]>('approve');
+/** Deletes nothing this run (the set awaiting approval, or the one still to be found); the job then ends. */
+export const rejectUpdate = defineUpdate<MirrorSummary>('reject');
+export const rejectSignal = defineSignal('reject');
 
 // ── Cut-over workflow (`cutover`, id `ferry-<name>-cutover`) ──────────────────────────────────────────────────
 // Each control message is an Update (acknowledged, validated: `ferry cutover NAME --switched|--retry|--abort`)

@@ -45,7 +45,10 @@ import { controlQuery, pauseSignal, progressQuery, resumeSignal, taskDoneSignal,
 import { planOptions, preflightOptions, reportOptions } from './activity-options';
 import { migrationTask } from './migration-task';
 import { runTaskBatches } from './task-run';
+import { registerMirrorHandlers, runMirror } from './mirror';
 import { taskErrorText, type TaskRun } from './task-state';
+import { restoreDoneSignal } from './restore-wait';
+import { restoreWaitReported, restoreWaitsRunning } from './restore-wait-state';
 import {
   addPlannedTasks,
   applyThrottleArgs,
@@ -55,6 +58,7 @@ import {
   effectiveLimits,
   inFlightCount,
   initialState,
+  MAX_RECENT_FAILURES,
   jobDetails,
   jobProgress,
   jobResult,
@@ -100,12 +104,15 @@ export async function migrationJob(input: JobSpec | Record<string, unknown>, car
   const job = new JobRun(spec, carried ?? initialState(spec), workflowInfo().workflowId);
   job.registerControlHandlers();
   job.registerQueryHandlers();
+  registerMirrorHandlers(job);
   if (!carried) upsertSearchAttributes([{ key: FerryJob, value: spec.name }, { key: FerryPhase, value: job.state.phase }]);
   job.followThrottleSchedule();
   job.refresh();
   // Preflight: a job that cannot run fails at once with a clear reason (and still writes a report).
   if (!job.state.preflightDone && !(await job.runPreflight())) return job.finish();
   await job.runRounds();
+  // Mirror mode deletes after the copy (versioned: such jobs ran as copies before).
+  if (spec.mode === 'mirror' && patched('mirror-deletions')) await runMirror(job);
   if (!job.state.error) job.setPhase(JobPhase.reporting);
   return job.finish();
 }
@@ -175,6 +182,7 @@ class JobRun {
       return state.inline.outcome;
     });
     setHandler(taskDoneSignal, (outcome: TaskOutcome) => this.taskDone(outcome.taskId, outcome));
+    setHandler(restoreDoneSignal, (outcome) => void (restoreWaitReported(this.state, outcome, MAX_RECENT_FAILURES) && this.refresh()));
   }
 
   private forwardToTasks(signal: SignalDefinition<[]>): void {
@@ -224,7 +232,7 @@ class JobRun {
   }
 
   /** Records why the job cannot go on: it ends as failed (after what is in flight, and with its report). */
-  private recordError(e: unknown, context = ''): void {
+  recordError(e: unknown, context = ''): void {
     const message = e instanceof ActivityFailure && e.cause ? e.cause.message : e instanceof Error ? e.message : String(e);
     this.state.error = `${context}${message}`;
     this.state.errorClass = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? (e.cause.type ?? undefined) : 'Error';
@@ -284,11 +292,16 @@ class JobRun {
           this.setPhase(JobPhase.retrying);
           continue;
         }
-        return;
+        return this.waitForRestores();
       }
       if (this.mustContinueAsNew()) await this.continueAsNewNow();
       await this.waitForChange();
     }
+  }
+
+  /** Archived objects still wait for their restore (`archived: restore`): the job ends once every restore wait reported. */
+  private async waitForRestores(): Promise<void> {
+    if (restoreWaitsRunning(this.state) && patched('restore-wait')) await condition(() => !restoreWaitsRunning(this.state));
   }
 
   /** Runs the task the job took on itself; continues as new when history grows (the task resumes there). */

@@ -3,7 +3,8 @@
  * `migrationTask` child and by a job that runs its only task itself (see migration-job.ts). Its state and the
  * rules that update it are in task-state.ts.
  */
-import { proxyActivities, condition } from '@temporalio/workflow';
+import { proxyActivities, condition, patched } from '@temporalio/workflow';
+import { startRestoreWait } from './restore-wait';
 import type { FerryActivities } from '../activities';
 import type { JobSpec, Limits } from '../common/job';
 import type { BatchResult } from '../common/contracts';
@@ -28,6 +29,7 @@ export async function runTaskBatches(run: TaskRun, context: TaskRunContext): Pro
   for (;;) {
     if (context.stop?.()) return false;
     await condition(() => !context.paused());
+    const batchNumber = run.batch;
     const batch: BatchResult = await copyRange({
       job: context.job,
       runTag: context.runTag,
@@ -43,6 +45,11 @@ export async function runTaskBatches(run: TaskRun, context: TaskRunContext): Pro
       limits: context.limits(),
     });
     addBatchResult(run, batch);
+    // Archived objects the batch handed over wait for their restore in a child of their own (versioned: new in this release).
+    if (batch.restoring?.length && patched('restore-wait')) {
+      const wait = { job: context.job, runTag: context.runTag, parentId: context.parentId, round: run.round, n: run.plan.n, batch: batchNumber, limits: context.limits(), objects: batch.restoring };
+      (run.outcome.restoreWaits ??= []).push(await startRestoreWait(wait));
+    }
     if (batch.done) return true;
     // Paused mid-batch: wait for the resume (or re-check shortly if the pause signal is late).
     if (batch.paused) await condition(() => !context.paused(), '5s');

@@ -3,7 +3,7 @@
  * by a job that runs its only task itself. No Temporal imports: unit tests use it without a server. The state is
  * plain JSON so a job can carry it across continue-as-new.
  */
-import { addCounters, addVerifiedBy, emptyCounters, emptyVerifiedBy } from '../common/progress';
+import { addArchiveCounts, addCounters, addVerifiedBy, emptyArchiveCounts, emptyCounters, emptyVerifiedBy } from '../common/progress';
 import type { BatchResult, MultipartCheckpoint, TaskOutcome, TaskPlan } from '../common/contracts';
 
 /** Failures a task keeps in its outcome (the full list is in the report location). */
@@ -40,6 +40,7 @@ export function addBatchResult(run: TaskRun, batch: BatchResult): void {
   outcome.throttleEvents += batch.throttleEvents;
   outcome.partsResumed += batch.partsResumed;
   if (batch.verifiedBy) addVerifiedBy((outcome.verifiedBy ??= emptyVerifiedBy()), batch.verifiedBy);
+  if (batch.archive) addArchiveCounts((outcome.archive ??= emptyArchiveCounts()), batch.archive);
   for (const failure of batch.failures) if (outcome.failures.length < MAX_TASK_FAILURES) outcome.failures.push(failure);
   run.cursor = batch.cursor;
   run.uploads = batch.uploads;

@@ -11,6 +11,8 @@ import { runJobHere, type Session } from '../runner';
 import { JobStateError } from '../errors';
 import type { JobSpec } from '../../common/job';
 import { info } from '../io';
+import { openProvider } from '../../storage/registry';
+import { incrementalAfterReport } from '../../storage/inventory/incremental';
 
 /** The job's settings and previous run: from the file when given, else from the last run's input. */
 export async function previousRun(s: Session, arg: string, command: string): Promise<{ spec: JobSpec; previousStart?: number; previousStatus?: string }> {
@@ -34,10 +36,14 @@ export async function incrementalCommand(opts: CliOptions, io: Io): Promise<numb
   return runJobHere(
     async (s) => {
       const prev = await previousRun(s, arg, 'incremental');
-      const since = opts.since ?? prev.previousStart;
+      // A source listed from an inventory is listed normally this time (storage/inventory/incremental.ts).
+      const next = await incrementalAfterReport(prev.spec, { given: opts.since, previousStart: prev.previousStart }, (e) => openProvider(e, { env: io.env, credentialsFile: opts.credentials ?? (io.env.FERRY_CREDENTIALS_FILE || undefined) }));
+      if (next.error) throw new JobStateError(next.error);
+      if (next.note) say(next.note);
+      const since = next.since;
       if (since === undefined) throw new JobStateError(`job ${prev.spec.name} has no earlier run to continue from: pass --since TIME (or run it once with \`ferry run\`)`);
       say(`Incremental run of ${prev.spec.name}: objects modified since ${new Date(since).toISOString()}${opts.since === undefined ? ' (when the previous run started)' : ''}.`);
-      return { ...prev.spec, filter: { ...prev.spec.filter, modifiedSince: since } };
+      return { ...next.spec, filter: { ...next.spec.filter, modifiedSince: since } };
     },
     opts,
     io,

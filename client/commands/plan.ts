@@ -5,10 +5,12 @@
  * overwrite policy would copy and skip — without copying anything. Then estimates the duration from a short
  * measured read sample (or `--rate`) and, with `--deadline`, the workers needed.
  */
-import type { JobSpec } from '../../common/job';
+import { mirrorDeleteLimit, type JobSpec } from '../../common/job';
+import { planMirror, type MirrorPlan } from '../../activities/mirror-walk';
 import { compileFilter } from '../../common/glob';
 import { formatBytes, formatDuration } from '../../common/units';
 import { openProvider, type ProviderContext } from '../../storage/registry';
+import { listsFromReport, openListedProvider, reportSummary } from '../../storage/inventory/open';
 import type { ObjectInfo, ObjectProvider } from '../../storage/provider';
 import { destinationIndex, overwriteDecision } from '../../activities/range';
 import { mapKey } from '../../common/keys';
@@ -21,6 +23,12 @@ import { formatCount, renderQuirks } from '../render';
 import { probeQuirks } from '../../activities/quirks-probe';
 import type { QuirksReport } from '../../common/contracts';
 import { ExitCode } from '../errors';
+import { RequestTally, costContext, planCost, type PlanCost } from '../../common/cost';
+import { BUILT_IN_PRICES, type PriceBook } from '../../common/prices';
+import { renderCost } from '../cost-render';
+import { readPriceFile } from '../price-file';
+import { ArchiveTally, archivePlanLines, type ArchivePlan } from '../plan-archive';
+import { countKeyVersions, versionPlanLines, versionSides, type VersionPlan } from '../plan-versions';
 
 export interface Amount {
   objects: number;
@@ -33,6 +41,8 @@ export interface PlanResult {
   overwrite: JobSpec['overwrite'];
   /** Everything the source listing returned (under the source prefix). */
   listed: Amount;
+  /** Where the listing came from when not a LIST of the source (an inventory report or manifest). */
+  listing?: string;
   /** Filtered out by include/exclude or modifiedSince. */
   excluded: Amount;
   /** Copy mode: would be copied. Verify mode: would be compared. */
@@ -54,6 +64,14 @@ export interface PlanResult {
   deadline?: { ms: number; workers: number; feasible: boolean };
   /** The quirks each s3/oss side runs with and what probing the store showed (as preflight reports them). */
   quirks: { source?: QuirksReport; destination?: QuirksReport };
+  /** Mirror mode: what the run would delete after its copy, and whether it would wait for approval. */
+  mirror?: MirrorPlan;
+  /** Requests by kind, traffic and their price at list prices (common/cost.ts). */
+  cost?: PlanCost;
+  /** Archived objects among those to copy, by storage class, and what the `archived:` policy would do (client/plan-archive.ts). */
+  archived?: ArchivePlan;
+  /** `versions: all`: the versions of the selected keys (client/plan-versions.ts). */
+  versions?: VersionPlan;
   warnings: string[];
 }
 
@@ -66,6 +84,8 @@ export interface PlanOptions {
   /** Listing progress (objects listed so far). */
   onProgress?: (listed: number) => void;
   signal?: AbortSignal;
+  /** Price tables for the cost estimate (default: the built-in ones). */
+  prices?: PriceBook;
 }
 
 const LARGEST = 10;
@@ -87,7 +107,8 @@ function keepLargest(list: { key: string; size: number }[], o: ObjectInfo): void
 
 /** Preflight's quirk probe on both sides (≤ 2 LISTs each); what contradicts a preset becomes a warning. */
 async function probeSides(res: PlanResult, spec: JobSpec, src: ObjectProvider, dst: ObjectProvider, signal?: AbortSignal): Promise<void> {
-  res.quirks = { source: await probeQuirks(src, spec.source, signal), destination: await probeQuirks(dst, spec.destination, signal) };
+  const probe = (p: ObjectProvider, e: JobSpec['source']) => (listsFromReport(e) ? undefined : probeQuirks(p, e, signal));
+  res.quirks = { source: await probe(src, spec.source), destination: await probe(dst, spec.destination) };
   for (const side of ['source', 'destination'] as const) for (const n of res.quirks[side]?.notes ?? []) res.warnings.push(`${side}: ${n}`);
 }
 
@@ -108,10 +129,11 @@ export async function planJob(spec: JobSpec, src: ObjectProvider, dst: ObjectPro
     warnings: [],
   };
   await probeSides(res, spec, src, dst, opts.signal);
+  ({ src, dst } = versionSides(spec, src, dst));
   const include = compileFilter(spec.filter.include, spec.filter.exclude);
   const needIndex = spec.mode === 'verify' || spec.overwrite !== 'always';
   const add = (a: Amount, o: ObjectInfo) => {
-    a.objects++;
+    a.objects += o.versions?.length ?? 1;
     a.bytes += o.size;
   };
   // Task cutting as the planner does it: over every listed entry, before filters.
@@ -119,8 +141,11 @@ export async function planJob(spec: JobSpec, src: ObjectProvider, dst: ObjectPro
   const reservoir: ObjectInfo[] = [];
   let seen = 0;
   let startAfter: string | undefined;
+  const tally = new RequestTally(costContext(spec, src, dst));
+  const archived = new ArchiveTally();
   for (;;) {
     const page = await src.list({ prefix: spec.source.prefix, startAfter, limit: 1000, signal: opts.signal });
+    tally.sourcePage();
     const candidates: ObjectInfo[] = [];
     for (const o of page.objects) {
       add(res.listed, o);
@@ -135,19 +160,27 @@ export async function planJob(spec: JobSpec, src: ObjectProvider, dst: ObjectPro
       else candidates.push(o);
     }
     const index = needIndex && candidates.length ? await destinationIndex(src, dst, spec, candidates, opts.signal) : new Map<string, ObjectInfo>();
+    if (needIndex) tally.comparePage(candidates.length, index.size);
     for (const o of candidates) {
       const existing = index.get(mapKey(o.key, spec.source.prefix, spec.destination.prefix));
       let selected: boolean;
+      if (o.versions && spec.mode !== 'verify') {
+        countKeyVersions(res, o, existing);
+        continue;
+      }
       if (spec.mode === 'verify') {
         selected = true;
         if (!existing) add(res.missing, o);
+        tally.compare(o, existing);
       } else selected = wouldCopy(spec, o, existing, src.capabilities.etagIsMd5, dst.capabilities.etagIsMd5);
       if (!selected) {
         add(res.skip, o);
         continue;
       }
       add(res.copy, o);
+      if (spec.mode !== 'verify') tally.copy(o);
       keepLargest(res.largest, o);
+      if (archived.add(o)) continue; // unreadable until restored: no read sample
       // Reservoir sample (uniform by object) of what would be read, for the rate measurement.
       seen++;
       if (reservoir.length < SAMPLE_CANDIDATES) reservoir.push(o);
@@ -161,6 +194,11 @@ export async function planJob(spec: JobSpec, src: ObjectProvider, dst: ObjectPro
     startAfter = page.next;
   }
   if (task.objects > 0) res.tasks++;
+  res.archived = archived.result(spec);
+  if (spec.mode === 'mirror') res.mirror = await planMirror(src, dst, spec, (n) => mirrorDeleteLimit(spec.mirror, n), opts.signal);
+  const report = await reportSummary(src, res.listed.objects);
+  if (report) res.listing = report.line;
+  res.cost = planCost(tally.usage(), spec, opts.prices ?? BUILT_IN_PRICES, report && { source: report.counts });
 
   if (opts.rate !== undefined) res.rate = { bytesPerSec: opts.rate, source: 'given' };
   else if ((opts.sampleSeconds ?? 5) > 0 && reservoir.length) {
@@ -231,9 +269,9 @@ export async function measureReadRate(src: ObjectProvider, sample: readonly Obje
 const amount = (a: Amount) => `${formatCount(a.objects).padStart(12)} objects  ${formatBytes(a.bytes).padStart(10)}`;
 
 export function renderPlan(p: PlanResult, spec: JobSpec): string {
-  const lines = [`Plan for job ${p.name} (${p.mode === 'verify' ? 'verify only' : `copy, overwrite ${p.overwrite}`}) — nothing was copied`];
+  const lines = [`Plan for job ${p.name} (${p.mode === 'verify' ? 'verify only' : `${p.mode}, overwrite ${p.overwrite}`}) — nothing was copied${p.mirror ? ' or deleted' : ''}`];
   for (const side of ['source', 'destination'] as const) if (p.quirks[side]) lines.push(`  quirks     ${renderQuirks(side, p.quirks[side])}`);
-  lines.push(`  listed     ${amount(p.listed)}`);
+  lines.push(`  listed     ${amount(p.listed)}${p.listing ? `   (${p.listing})` : ''}`);
   if (p.excluded.objects) lines.push(`  excluded   ${amount(p.excluded)}   (filters)`);
   if (p.mode === 'verify') {
     lines.push(`  compare    ${amount(p.copy)}`);
@@ -242,6 +280,9 @@ export function renderPlan(p: PlanResult, spec: JobSpec): string {
     lines.push(`  to copy    ${amount(p.copy)}`);
     lines.push(`  to skip    ${amount(p.skip)}   (already at the destination${p.overwrite === 'never' || p.overwrite === 'if-newer' ? ', or kept by the overwrite policy' : ''})`);
   }
+  if (p.mirror) lines.push(...mirrorPlanLines(p.mirror));
+  if (p.archived) lines.push(...archivePlanLines(p.archived));
+  if (p.versions) lines.push(...versionPlanLines(p.versions));
   lines.push(`  tasks      ${formatCount(p.tasks)} (at most ${formatCount(spec.tasks.maxObjects)} objects / ${formatBytes(spec.tasks.maxBytes)} each)`);
   if (p.largest.length) {
     lines.push(`  largest objects to ${p.mode === 'verify' ? 'compare' : 'copy'}:`);
@@ -256,21 +297,36 @@ export function renderPlan(p: PlanResult, spec: JobSpec): string {
   else if (p.copy.objects) lines.push('  estimate   unknown: pass --rate RATE, or let plan read a sample (--sample-seconds N)');
   if (p.throttleFloorMs !== undefined) lines.push(`  throttle   the job's limits alone need at least ${formatDuration(p.throttleFloorMs)}`);
   if (p.deadline) lines.push(`  deadline   ${formatDuration(p.deadline.ms)}: ${p.deadline.feasible ? `${p.deadline.workers} worker${p.deadline.workers === 1 ? '' : 's'} needed` : 'not reachable with the job\'s throttle'}`);
+  if (p.cost) lines.push(...renderCost(p.cost));
   for (const w of p.warnings) lines.push(`  warning    ${w}`);
   return lines.join('\n');
 }
 
+function mirrorPlanLines(m: MirrorPlan): string[] {
+  const why = m.sourceEmpty
+    ? 'the source lists nothing the job selects: the run would delete nothing'
+    : m.overLimit
+      ? `over the limit of ${formatCount(m.limit)}: the run would stop before deleting and wait for \`ferry approve\``
+      : `within the limit of ${formatCount(m.limit)}: deleted after the copy`;
+  return [
+    `  to delete  ${amount(m.deletions)}   (absent from the source, of ${formatCount(m.destinationObjects)} at the destination; ${why})`,
+    ...(m.protected.objects ? [`  protected  ${amount(m.protected)}   (absent from the source but excluded by filters: kept)`] : []),
+  ];
+}
+
 export async function planCommand(opts: CliOptions, io: Io): Promise<number> {
   const spec = readJobFile(opts.job!);
+  const prices = readPriceFile(opts.prices);
   const ctx: ProviderContext = { env: io.env, credentialsFile: opts.credentials ?? (io.env.FERRY_CREDENTIALS_FILE || undefined) };
-  const src = openProvider(spec.source, ctx);
-  const dst = openProvider(spec.destination, ctx);
+  const src = openListedProvider(spec.source, (e) => openProvider(e, ctx));
+  const dst = openListedProvider(spec.destination, (e) => openProvider(e, ctx));
   let lastShown = 0;
   try {
     const res = await planJob(spec, src, dst, {
       rate: opts.rate,
       deadlineMs: opts.deadline,
       sampleSeconds: opts.sampleSeconds,
+      prices,
       onProgress: (n) => {
         if (io.stderrIsTTY && n - lastShown >= 10_000) {
           io.rawErr(`\r\x1b[2Klisting… ${formatCount(n)} objects`);

@@ -14,7 +14,8 @@
  * inside); links that leave the root or dangle are still refused.
  *
  * This file is the provider; the rules live beside it: keys.ts (key ↔ path), links.ts (symlinks), walk.ts
- * (listing), writes.ts (staged writes), multipart.ts (emulated multipart), errors.ts (error mapping).
+ * (listing), writes.ts (staged writes), multipart.ts (emulated multipart), errors.ts (error mapping), sidecar.ts
+ * (headers, metadata and tags beside the files, with the job's `metadata.sidecar`).
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
@@ -28,6 +29,7 @@ import { LinkRules } from './links';
 import { KeyOrderWalk } from './walk';
 import { StagedWrites } from './writes';
 import { EmulatedMultipart, type FsUpload } from './multipart';
+import { Sidecars, sidecarFieldsOf } from './sidecar';
 
 export { FS_INTERNAL_DIR, validateFsKey } from './keys';
 
@@ -46,9 +48,12 @@ const capabilities: Capabilities = {
   order: 'key',
 };
 
+/** With sidecar files (sidecar.ts): content type, headers, metadata and tags are kept. */
+const sidecarCapabilities: Capabilities = { ...capabilities, metadata: true, tags: true };
+
 class FsProvider implements ObjectProvider {
   readonly type = 'fs';
-  readonly capabilities = capabilities;
+  readonly capabilities: Capabilities;
   /**
    * A server-side copy (copyObject) reads the source root with the destination provider's link rule, so only
    * roots opened with the same rule share an endpointId (the engine's test for copying server-side).
@@ -62,8 +67,10 @@ class FsProvider implements ObjectProvider {
   private readonly multipart: EmulatedMultipart;
   /** The other root server-side copies last read from (see peer). */
   private source: FsProvider | undefined;
+  /** Sidecar files of this root, when the job keeps them (`metadata.sidecar`). */
+  private readonly sidecars: Sidecars | undefined;
 
-  constructor(root: string, follow: boolean) {
+  constructor(root: string, follow: boolean, sidecar = false) {
     this.root = new FsRoot(root);
     this.bucket = this.root.path;
     this.endpointId = follow ? 'fs|followSymlinks' : 'fs';
@@ -71,6 +78,8 @@ class FsProvider implements ObjectProvider {
     this.listings = new KeyOrderWalk(this.root, this.links);
     this.writes = new StagedWrites(this.root, this.listings);
     this.multipart = new EmulatedMultipart(this.root, this.writes);
+    this.sidecars = sidecar ? new Sidecars(this.root, this.writes) : undefined;
+    this.capabilities = sidecar ? sidecarCapabilities : capabilities;
   }
 
   validateKey(key: string): void {
@@ -94,7 +103,7 @@ class FsProvider implements ObjectProvider {
       throw undecodable(key, e) ?? mapFsError(e, `stat ${JSON.stringify(key)}`);
     }
     if (!st.isFile()) throw new NotFoundError(`stat ${JSON.stringify(key)}: not a file`);
-    return { key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key };
+    return { key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key, ...(await this.sidecars?.read(key)) };
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
@@ -109,6 +118,7 @@ class FsProvider implements ObjectProvider {
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw new NotFoundError(`get ${JSON.stringify(key)}: not a file`);
+      const kept = await this.sidecars?.read(key);
       const start = opts.range?.start ?? 0;
       const end = Math.min(opts.range?.end ?? st.size - 1, st.size - 1);
       const contentLength = Math.max(0, end - start + 1);
@@ -116,19 +126,23 @@ class FsProvider implements ObjectProvider {
         contentLength === 0
           ? (await handle.close(), Readable.from([]))
           : createReadStream('', { fd: handle, start, end, autoClose: true, signal: opts.signal, highWaterMark: 256 * 1024 });
-      return { body, contentLength, info: { key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key } };
+      return { body, contentLength, info: { key, size: st.size, lastModified: Math.floor(st.mtimeMs), position: key, ...kept } };
     } catch (e) {
       await handle.close().catch(() => undefined);
       throw mapFsError(e, `get ${JSON.stringify(key)}`);
     }
   }
 
+  /** With sidecars, the sidecar is written first: a write cut off after it leaves the key's old bytes, which a retry replaces. */
   async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
+    await this.sidecars?.write(key, sidecarFieldsOf(opts));
     await this.writes.put(key, body, opts.size, opts.signal);
     return {};
   }
 
-  createMultipart(key: string, _opts: WriteOptions = {}): Promise<string> {
+  async createMultipart(key: string, opts: WriteOptions = {}): Promise<string> {
+    validateFsKey(key);
+    await this.sidecars?.write(key, sidecarFieldsOf(opts));
     return this.multipart.create(key);
   }
 
@@ -153,6 +167,8 @@ class FsProvider implements ObjectProvider {
   async copyObject(source: CopySource, key: string, opts: WriteOptions = {}): Promise<PutResult> {
     validateFsKey(source.key);
     const locate = () => this.peer(source.bucket).links.pathToRead(source.key);
+    // Fields given replace the source's (as on S3); none given: the source root's sidecar travels with the bytes.
+    if (this.sidecars) await this.sidecars.write(key, sidecarFieldsOf(opts) ?? sidecarFieldsOf(await new Sidecars(this.peer(source.bucket).root, this.writes).read(source.key)));
     await this.writes.copyIn(key, locate, `copy ${JSON.stringify(source.key)}`, opts.signal);
     return {};
   }
@@ -164,15 +180,22 @@ class FsProvider implements ObjectProvider {
     return this.source;
   }
 
-  delete(key: string): Promise<void> {
-    return this.writes.delete(key);
+  async delete(key: string): Promise<void> {
+    await this.writes.delete(key);
+    await this.sidecars?.remove(key);
+  }
+
+  /** Tags kept in the object's sidecar (`{}` without one). */
+  async getTags(key: string): Promise<Record<string, string>> {
+    validateFsKey(key);
+    return (await this.sidecars?.read(key))?.tags ?? {};
   }
 }
 
 /** Opens an fs root (`path:` in the job). */
 export function openFsProvider(spec: EndpointSpec, _ctx: ProviderContext = {}): ObjectProvider {
   if (!spec.path) throw new InvalidConfigError(['path: an fs endpoint needs "path" (the root directory)']);
-  return new FsProvider(spec.path, spec.followSymlinks === true);
+  return new FsProvider(spec.path, spec.followSymlinks === true, spec.sidecar === true);
 }
 
 openFsProvider satisfies (spec: EndpointSpec, ctx: ProviderContext) => ObjectProvider;

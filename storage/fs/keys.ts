@@ -10,6 +10,8 @@ import { mapFsError } from './errors';
 
 /** Reserved top-level directory for temp files and multipart parts; never listed, never a key. */
 export const FS_INTERNAL_DIR = '.ferry-uploads';
+/** Reserved top-level directory for sidecar files (sidecar.ts); never listed, never a key. */
+export const FS_META_DIR = '.ferry-meta';
 const MAX_NAME_BYTES = 255;
 
 /** Throws InvalidKeyError when `key` cannot be a path under the root. */
@@ -29,6 +31,7 @@ export function validateFsKey(key: string): void {
     if (keyByteLength(segment) > MAX_NAME_BYTES) bad(`path segment longer than ${MAX_NAME_BYTES} bytes`);
   }
   if (segments[0] === FS_INTERNAL_DIR) bad(`"${FS_INTERNAL_DIR}/" is reserved for Ferry's temp files`);
+  if (segments[0] === FS_META_DIR) bad(`"${FS_META_DIR}/" is reserved for Ferry's sidecar files`);
 }
 
 /** One root directory: where keys live under it, and its real path once resolved. */
@@ -77,8 +80,7 @@ export class FsRoot {
   /** Whether a real path lies under the real root (resolved before) and outside Ferry's own directory there. */
   holds(real: string): boolean {
     const root = this.real!;
-    const internal = join(root, FS_INTERNAL_DIR);
     const under = (dir: string) => real === dir || real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
-    return under(root) && !under(internal);
+    return under(root) && !under(join(root, FS_INTERNAL_DIR)) && !under(join(root, FS_META_DIR));
   }
 }

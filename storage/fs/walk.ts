@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { ListOptions, ListPage, ObjectInfo } from '../provider';
 import { compareKeys } from '../../common/keys';
 import { UNDECODABLE, mapFsError } from './errors';
-import { FS_INTERNAL_DIR, type FsRoot } from './keys';
+import { FS_INTERNAL_DIR, FS_META_DIR, type FsRoot } from './keys';
 import type { LinkRules } from './links';
 
 const DEFAULT_PAGE = 1000;
@@ -110,7 +110,7 @@ export class KeyOrderWalk {
   /** How the walk lists `dirent` (in the directory at real path `dir`); undefined for what is not listed. */
   private async entryOf(dir: string, dirent: Dirent, ancestors: ReadonlySet<string>): Promise<Entry | undefined> {
     const { name } = dirent;
-    if (dir === this.root.realKnown && name === FS_INTERNAL_DIR) return undefined;
+    if (dir === this.root.realKnown && (name === FS_INTERNAL_DIR || name === FS_META_DIR)) return undefined;
     if (dirent.isDirectory()) return { name, sortName: `${name}/`, kind: 'dir', real: join(dir, name) };
     if (dirent.isFile()) return { name, sortName: name, kind: 'file' };
     if (!dirent.isSymbolicLink()) return undefined;
@@ -128,7 +128,7 @@ export class KeyOrderWalk {
     let real = await this.root.realPath();
     const ancestors = new Set([real]);
     for (const name of rel.split('/').slice(0, -1)) {
-      if (real === this.root.realKnown && name === FS_INTERNAL_DIR) return undefined;
+      if (real === this.root.realKnown && (name === FS_INTERNAL_DIR || name === FS_META_DIR)) return undefined;
       const next = await this.links.descends(join(real, name), ancestors);
       if (next === undefined) return undefined;
       ancestors.add((real = next));

@@ -39,6 +39,9 @@ interface CallOptions {
   headers?: Record<string, string>;
   meta?: Record<string, string>;
   contentLength?: number;
+  /** A given version (ali-oss sends it as the `versionId` sub-resource; getStream takes it in `subres` only). */
+  versionId?: string;
+  subres?: Record<string, string | number>;
 }
 
 export interface AliOss {
@@ -46,11 +49,12 @@ export interface AliOss {
   putStream(name: string, stream: Readable, opts: CallOptions): Promise<{ res: AliResponse }>;
   head(name: string, opts: CallOptions): Promise<{ status: number; res: AliResponse }>;
   getStream(name: string, opts: CallOptions): Promise<{ stream: IncomingMessage; res: AliResponse }>;
-  listV2(query: Record<string, string | number>, opts: CallOptions): Promise<{ objects: { name: string; lastModified: string; etag: string; size: number }[]; isTruncated: boolean }>;
+  listV2(query: Record<string, string | number>, opts: CallOptions): Promise<{ objects: { name: string; lastModified: string; etag: string; size: number; storageClass?: string }[]; isTruncated: boolean }>;
   /** ListObjects V1 (`marker`), for stores that ignore V2's `start-after`. */
-  list(query: Record<string, string | number>, opts: CallOptions): Promise<{ objects: { name: string; lastModified: string; etag: string; size: number }[] | null; isTruncated: boolean }>;
+  list(query: Record<string, string | number>, opts: CallOptions): Promise<{ objects: { name: string; lastModified: string; etag: string; size: number; storageClass?: string }[] | null; isTruncated: boolean }>;
   delete(name: string, opts: CallOptions): Promise<{ res: AliResponse }>;
   copy(name: string, sourceName: string, sourceBucket: string, opts: CallOptions): Promise<{ data: { etag?: string } | null; res: AliResponse }>;
+  getObjectTagging(name: string, opts: CallOptions): Promise<{ tag: Record<string, unknown> | null }>;
   initMultipartUpload(name: string, opts: CallOptions): Promise<{ uploadId: string }>;
   uploadPartCopy(name: string, uploadId: string, partNo: number, range: string, source: { sourceKey: string; sourceBucketName: string }, opts: CallOptions): Promise<{ etag: string; res: AliResponse }>;
   completeMultipartUpload(name: string, uploadId: string, parts: { number: number; etag: string }[], opts: CallOptions): Promise<{ etag: string; res: AliResponse }>;

@@ -14,9 +14,10 @@ import {
   stringField,
   withoutObjectText,
 } from '../../common/errors';
+import { archivedReadError } from './archive';
 
 const THROTTLE_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'TooManyRequests', 'RequestLimitExceeded', 'QpsLimitExceeded', 'Throttling']);
-const DENIED_CODES = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'InvalidSecurityToken', 'SecurityTokenExpired', 'AccessForbidden', 'UserDisable', 'InvalidObjectState']);
+const DENIED_CODES = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'InvalidSecurityToken', 'SecurityTokenExpired', 'AccessForbidden', 'UserDisable']);
 const NETWORK_NAMES = new Set(['RequestError', 'ResponseError', 'ConnectionTimeoutError', 'ResponseTimeoutError', 'SocketAssignTimeoutError', 'ConnectionResetError']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
 
@@ -65,6 +66,7 @@ export function mapOssError(err: unknown, what: string): unknown {
   if (code === 'NoSuchBucket') return new BucketNotFoundError(msg, opts);
   if (code === 'NoSuchKey' || code === 'NoSuchUpload' || status === 404) return new NotFoundError(msg, opts);
   if (code === 'RequestTimeTooSkewed') return new AccessDeniedError(`${msg} — the worker's clock differs from the server's by more than 15 minutes; fix the clock (NTP)`, opts);
+  if (code === 'InvalidObjectState') return archivedReadError(msg, opts);
   if (DENIED_CODES.has(code) || status === 401 || status === 403) return new AccessDeniedError(msg, opts);
   if (THROTTLE_CODES.has(code) || status === 429 || status === 503) return new ThrottledError(msg, opts);
   if (code === 'InvalidObjectName') return new InvalidKeyError(msg, opts);

@@ -1,17 +1,27 @@
 /**
  * OSS's side of an object's fields: the key rules, the headers a write sends (Content-Type, `x-oss-meta-*`),
- * the headers and listing values read back (ETag, CRC-64, metadata, `encoding-type=url` names).
+ * the headers and listing values read back (ETag, CRC-64, metadata, standard headers, storage class, encryption,
+ * `encoding-type=url` names). The rest of what a write sends is write-fields.ts's.
  */
-import type { ObjectInfo } from '../provider';
+import type { Encryption, ObjectHeaders, ObjectInfo } from '../provider';
 import { parseCrc64 } from '../checksum/crc64';
 import { ChecksumMismatchError, FerryError, InvalidKeyError, InvalidListingError, errorMessage } from '../../common/errors';
 import { keyByteLength } from '../../common/keys';
+import { parseRestoreHeader } from '../archive-fields';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** What Node's http client accepts in header names and values. */
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const META_PREFIX = 'x-oss-meta-';
+/** Standard header fields by the names ali-oss sends them with (read back lower-cased). */
+export const STANDARD_HEADER_NAMES: Readonly<Record<keyof ObjectHeaders, string>> = {
+  cacheControl: 'Cache-Control',
+  contentDisposition: 'Content-Disposition',
+  contentEncoding: 'Content-Encoding',
+  contentLanguage: 'Content-Language',
+  expires: 'Expires',
+};
 
 /** An ETag without its quotes; undefined when the server sent none or an empty one (never `''`). */
 export function unquote(etag: string | undefined): string | undefined {
@@ -99,6 +109,29 @@ export function objectInfo(key: string, headers: Record<string, string | undefin
     checksums: reportedChecksums(headers),
     contentType: headers['content-type'],
     metadata,
+    ...archiveFieldsOf(headers),
+    ...storedFields(headers),
+    ...(headers['x-oss-version-id'] ? { versionId: headers['x-oss-version-id'] } : {}),
     position: key,
   };
+}
+
+/** Storage class (`x-oss-storage-class`) and restore state (`x-oss-restore`) of a HEAD or GET answer. */
+function archiveFieldsOf(headers: Record<string, string | undefined>): Pick<ObjectInfo, 'storageClass' | 'restore'> {
+  const restore = parseRestoreHeader(headers['x-oss-restore']);
+  const storageClass = headers['x-oss-storage-class'];
+  return { ...(storageClass ? { storageClass } : {}), ...(restore ? { restore } : {}) };
+}
+
+/** Standard headers and encryption of a HEAD/GET answer (lower-case header names); the storage class is read beside them. */
+function storedFields(headers: Record<string, string | undefined>): Pick<ObjectInfo, 'headers' | 'encryption'> {
+  const out: ObjectHeaders = {};
+  for (const [field, name] of Object.entries(STANDARD_HEADER_NAMES) as [keyof ObjectHeaders, string][]) {
+    const v = headers[name.toLowerCase()];
+    if (v !== undefined) out[field] = v;
+  }
+  const sse = headers['x-oss-server-side-encryption'];
+  const keyId = headers['x-oss-server-side-encryption-key-id'];
+  const encryption: Encryption | undefined = sse === 'AES256' ? { algorithm: 'AES256' } : sse === 'KMS' ? { algorithm: 'kms', ...(keyId ? { keyId } : {}) } : undefined;
+  return { ...(Object.keys(out).length ? { headers: out } : {}), ...(encryption ? { encryption } : {}) };
 }

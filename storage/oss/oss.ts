@@ -13,7 +13,7 @@
  * Errors are mapped in one place, {@link mapOssError} (`errors.ts`).
  */
 import { Readable, pipeline } from 'node:stream';
-import type { BackToOrigin, ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
+import type { BackToOrigin, ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, RestoreTier, UploadedPart, VersioningStatus, VersionListOptions, VersionPage, WriteOptions } from '../provider';
 import type { ProviderContext } from '../registry';
 import { Crc64Stream, combineCrc64Parts, crc64ecma, parseCrc64 } from '../checksum/crc64';
 import { ObjectTooLargeError, SizeMismatchError, TransientError } from '../../common/errors';
@@ -26,8 +26,12 @@ import { capabilitiesFor, endpointQuirks, type Quirks } from '../quirks';
 import { bodyFrame, type BodyFrame } from '../get-body';
 import { mapOssError } from './errors';
 import { bucketWebsite, ossBackToOrigin } from './website';
+import { restoreOssObject } from './archive';
+import { listOssVersions, ossVersioning, versionIdOf, type OssVersionCall } from './versions';
+import { rethrowNamingClass } from '../archive-fields';
 import { listAdvancing, type ListingMode, type ListVersion } from '../listing-guard';
-import { decodeListValue, objectInfo, reportedChecksums, statInfo, unquote, validateOssKey, verifyCrc, writeHeaders } from './object-fields';
+import { decodeListValue, objectInfo, reportedChecksums, statInfo, unquote, validateOssKey, verifyCrc } from './object-fields';
+import { copyOssObject, copySourceHeaders, getOssTags, ossCopyHeaders, ossWriteHeaders, replacesMetadata } from './write-fields';
 
 export { mapOssError };
 export type { OssProviderOptions };
@@ -48,6 +52,10 @@ const capabilities: Capabilities = {
   emptyPathSegments: true, // `a//b` yes; a leading `/` is refused by validateKey
   metadata: true,
   order: 'key',
+  archive: true,
+  tags: true,
+  writeClasses: true,
+  versions: true,
 };
 
 /** Slowest upload rate tolerated before a body upload times out (abort signals end stalls sooner). */
@@ -147,7 +155,7 @@ class OssProvider implements ObjectProvider {
       const objects: ObjectInfo[] = (out.objects ?? []).map((entry) => {
         const key = decodeListValue(entry.name, this.bucket);
         const lastModified = Date.parse(entry.lastModified);
-        return { key, size: Number(entry.size), lastModified: Number.isNaN(lastModified) ? 0 : lastModified, etag: unquote(entry.etag), position: key };
+        return { key, size: Number(entry.size), lastModified: Number.isNaN(lastModified) ? 0 : lastModified, etag: unquote(entry.etag), ...(entry.storageClass ? { storageClass: entry.storageClass } : {}), position: key };
       });
       return { objects, truncated: out.isTruncated };
     };
@@ -155,10 +163,10 @@ class OssProvider implements ObjectProvider {
     return page.next ? { objects: page.objects, next: page.next } : { objects: page.objects };
   }
 
-  async stat(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+  async stat(key: string, opts: { signal?: AbortSignal; versionId?: string } = {}): Promise<ObjectInfo> {
     this.validateKey(key);
     const what = `stat oss://${this.bucket}/${key}`;
-    const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).head(key, callCtx));
+    const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).head(key, { ...callCtx, versionId: opts.versionId }));
     return statInfo(what, key, out.res.headers);
   }
 
@@ -171,7 +179,7 @@ class OssProvider implements ObjectProvider {
       headers.Range = `bytes=${range.start}-${range.end ?? ''}`;
       headers['x-oss-range-behavior'] = 'standard'; // 416 for an unsatisfiable range instead of the whole object
     }
-    const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).getStream(key, { ...callCtx, headers }));
+    const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).getStream(key, { ...callCtx, headers, ...(opts.versionId ? { subres: { versionId: opts.versionId } } : {}) })).catch((e: unknown) => rethrowNamingClass(e, () => this.stat(key, opts)));
     const h = out.res.headers;
     let frame: BodyFrame;
     try {
@@ -190,7 +198,7 @@ class OssProvider implements ObjectProvider {
   async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
     this.validateKey(key);
     const what = `put oss://${this.bucket}/${key}`;
-    const headers = writeHeaders(what, opts);
+    const headers = ossWriteHeaders(what, opts);
     const size = Buffer.isBuffer(body) ? body.length : opts.size;
     if (Buffer.isBuffer(body) && opts.size !== undefined && opts.size !== body.length) throw new SizeMismatchError(`${what}: size ${opts.size} announced for a ${body.length}-byte buffer`);
     if (size !== undefined && size > capabilities.maxSinglePut) throw new ObjectTooLargeError(`${what}: ${size} bytes exceeds the single-put limit ${capabilities.maxSinglePut}; use multipart`);
@@ -198,7 +206,7 @@ class OssProvider implements ObjectProvider {
       const crc = crc64ecma(body); // ali-oss adds Content-MD5 for buffers; the server checks it
       const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).put(key, body, { ...callCtx, headers, timeout: this.uploadTimeout(size) }));
       verifyCrc(what, out.res.headers, crc);
-      return { etag: unquote(out.res.headers.etag), checksums: reportedChecksums(out.res.headers) };
+      return { etag: unquote(out.res.headers.etag), checksums: reportedChecksums(out.res.headers), ...versionIdOf(out.res.headers) };
     }
     const limit = size ?? capabilities.maxSinglePut;
     const counted = new Crc64Stream({
@@ -214,13 +222,13 @@ class OssProvider implements ObjectProvider {
     );
     const crc = counted.crc.toString();
     verifyCrc(what, out.res.headers, crc);
-    return { etag: unquote(out.res.headers.etag), checksums: reportedChecksums(out.res.headers) };
+    return { etag: unquote(out.res.headers.etag), checksums: reportedChecksums(out.res.headers), ...versionIdOf(out.res.headers) };
   }
 
   async createMultipart(key: string, opts: WriteOptions = {}): Promise<string> {
     this.validateKey(key);
     const what = `create multipart oss://${this.bucket}/${key}`;
-    const headers = writeHeaders(what, opts);
+    const headers = ossWriteHeaders(what, opts);
     const out = await this.call(what, opts.signal, (callCtx) => this.client(this.bucket).initMultipartUpload(key, { ...callCtx, headers }));
     return out.uploadId;
   }
@@ -282,7 +290,7 @@ class OssProvider implements ObjectProvider {
     });
     const expected = combineCrc64Parts(sorted.map((part) => ({ crc: part.checksums?.crc64ecma, size: part.size })));
     if (expected !== undefined) verifyCrc(what, out.res.headers, expected);
-    return { etag: unquote(out.etag ?? out.res.headers.etag), checksums: reportedChecksums(out.res.headers) };
+    return { etag: unquote(out.etag ?? out.res.headers.etag), checksums: reportedChecksums(out.res.headers), ...versionIdOf(out.res.headers) };
   }
 
   async abortMultipart(key: string, uploadId: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -311,31 +319,47 @@ class OssProvider implements ObjectProvider {
   }
 
   /**
-   * CopyObject (up to {@link Capabilities.maxServerSideCopy}). Content type and metadata are kept (`COPY`)
-   * unless given, which replaces both (`REPLACE`); a replacement without a content type keeps the source's.
+   * CopyObject (up to {@link Capabilities.maxServerSideCopy}). Content type, standard headers and metadata are kept
+   * (`COPY`) unless given, which replaces them (`REPLACE`); a replacement without a content type keeps the source's.
+   * Tags are kept unless given (write-fields.ts ossCopyHeaders).
    */
   async copyObject(source: CopySource, key: string, opts: WriteOptions = {}): Promise<PutResult> {
     this.validateKey(key);
     this.validateKey(source.key);
     const what = `copy oss://${source.bucket}/${source.key} → oss://${this.bucket}/${key}`;
-    // ali-oss turns each `headers` entry X into `x-oss-copy-source-X` as well (its documented If-Match form).
-    const headers: Record<string, string> = source.etag ? { 'If-Match': `"${source.etag}"` } : {};
-    const replace = opts.metadata !== undefined || opts.contentType !== undefined;
-    if (replace) {
-      writeHeaders(what, opts); // validates; ali-oss sends `meta` and Content-Type itself
-      const contentType = opts.contentType ?? (await this.statSource(source, opts.signal)).contentType;
-      if (contentType) headers['Content-Type'] = contentType;
-    }
-    const out = await this.call(what, opts.signal, (callCtx) =>
-      this.client(this.bucket).copy(key, source.key, source.bucket, { ...callCtx, headers, ...(replace ? { meta: opts.metadata ?? {} } : {}) }),
-    );
+    const contentType = replacesMetadata(opts) && opts.contentType === undefined ? (await this.statSource(source, opts.signal)).contentType : opts.contentType;
+    const headers = { ...ossCopyHeaders(what, { ...opts, contentType }), ...copySourceHeaders(source) };
+    const out = await this.call(what, opts.signal, (callCtx) => copyOssObject(this.client(this.bucket), key, headers, callCtx));
     const checksums = reportedChecksums(out.res.headers);
-    return { etag: unquote(out.data?.etag ?? out.res.headers.etag), ...(checksums ? { checksums } : {}) };
+    return { etag: unquote(out.etag ?? out.res.headers.etag), ...(checksums ? { checksums } : {}), ...versionIdOf(out.res.headers) };
   }
 
-  async delete(key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  getTags(key: string, opts: { signal?: AbortSignal; versionId?: string } = {}): Promise<Record<string, string>> {
     this.validateKey(key);
-    await this.call(`delete oss://${this.bucket}/${key}`, opts.signal, (callCtx) => this.client(this.bucket).delete(key, callCtx));
+    return this.call(`get tags oss://${this.bucket}/${key}`, opts.signal, (callCtx) => getOssTags(this.client(this.bucket), key, { ...callCtx, versionId: opts.versionId }));
+  }
+
+  restore(key: string, opts: { days: number; tier: RestoreTier; versionId?: string; signal?: AbortSignal }): Promise<'requested' | 'already'> {
+    return restoreOssObject(this.bucket, key, opts, { stat: () => this.stat(key, opts), call: (what, fn) => this.call(what, opts.signal, (callCtx) => fn(this.client(this.bucket), callCtx)) });
+  }
+
+  async delete(key: string, opts: { signal?: AbortSignal; versionId?: string } = {}): Promise<{ versionId?: string }> {
+    this.validateKey(key);
+    const out = await this.call(`delete oss://${this.bucket}/${key}`, opts.signal, (callCtx) => this.client(this.bucket).delete(key, { ...callCtx, versionId: opts.versionId }));
+    return versionIdOf(out.res.headers);
+  }
+
+  /** Runs a versioned request through {@link call} with this bucket's client. */
+  private versionCall(signal: AbortSignal | undefined): OssVersionCall {
+    return (what, fn) => this.call(what, signal, (callCtx) => fn(this.client(this.bucket), callCtx));
+  }
+
+  listVersions(opts: VersionListOptions = {}): Promise<VersionPage> {
+    return listOssVersions(this.bucket, opts, this.versionCall(opts.signal));
+  }
+
+  versioning(opts: { signal?: AbortSignal } = {}): Promise<VersioningStatus> {
+    return ossVersioning(this.bucket, this.versionCall(opts.signal));
   }
 
   async close(): Promise<void> {

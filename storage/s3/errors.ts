@@ -1,4 +1,5 @@
 /** The s3 provider's one error-mapping function: SDK-shaped service errors and network errors of either path. */
+import { archivedReadError } from './archive';
 import { AccessDeniedError, BucketNotFoundError, FerryError, InvalidKeyError, NotFoundError, ObjectTooLargeError, SourceChangedError, ThrottledError, TransientError, isAbortError, stringField, withoutObjectText } from '../../common/errors';
 
 const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests', 'TooManyRequestsException', 'RequestThrottled', 'ServiceUnavailable']);
@@ -53,6 +54,7 @@ export function mapS3Error(err: unknown, what: string): unknown {
     const skewed = `${msg} — the worker's clock differs from the server's by more than 15 minutes; fix the clock (NTP)`;
     return (err as { clockCorrected?: boolean }).clockCorrected ? new TransientError(skewed, opts) : new AccessDeniedError(skewed, opts);
   }
+  if (code === 'InvalidObjectState') return archivedReadError(msg, err, { code, status });
   if (DENIED_CODES.has(code) || status === 403 || status === 401) return new AccessDeniedError(msg, opts);
   if (THROTTLE_CODES.has(code) || status === 429 || status === 503) {
     const ra = Number(e.$response?.headers?.['retry-after']);

@@ -37,12 +37,23 @@ export function headFields(h: IncomingHttpHeaders): HeadFields {
     LastModified: modified ? new Date(modified) : undefined,
     ETag: str('etag'),
     ContentType: str('content-type'),
+    // What travels with the object besides its metadata (read by write-fields.ts storedFields).
+    CacheControl: str('cache-control'),
+    ContentDisposition: str('content-disposition'),
+    ContentEncoding: str('content-encoding'),
+    ContentLanguage: str('content-language'),
+    ExpiresString: str('expires'),
+    StorageClass: str('x-amz-storage-class') as HeadFields['StorageClass'],
+    Restore: str('x-amz-restore'),
+    ServerSideEncryption: str('x-amz-server-side-encryption') as HeadFields['ServerSideEncryption'],
+    SSEKMSKeyId: str('x-amz-server-side-encryption-aws-kms-key-id'),
     Metadata: metadata,
     ChecksumCRC32: str('x-amz-checksum-crc32'),
     ChecksumCRC32C: str('x-amz-checksum-crc32c'),
     ChecksumCRC64NVME: str('x-amz-checksum-crc64nvme'),
     ChecksumSHA256: str('x-amz-checksum-sha256'),
     ChecksumType: str('x-amz-checksum-type') as HeadFields['ChecksumType'],
+    VersionId: str('x-amz-version-id'),
   };
 }
 

@@ -64,19 +64,26 @@ async function readText(body: Readable): Promise<string> {
 const ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
 /** XML text with its entities decoded (`&quot;`, and `&#34;` as Go servers write it). */
 const xmlText = (s: string) => s.replace(/&(#x[0-9a-f]+|#\d+|quot|apos|amp|lt|gt);/gi, (_, e: string) => (e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : ENTITIES[e.toLowerCase()]!));
-const xmlTag = (text: string, name: string) => {
+export const xmlTag = (text: string, name: string) => {
   const raw = text.match(new RegExp(`<${name}>([^<]*)</${name}>`))?.[1];
   return raw === undefined ? undefined : xmlText(raw);
 };
 /** The inner XML of every `<name>…</name>` element (S3 answers never nest an element in one of its own name). */
-const xmlElements = (text: string, name: string) => Array.from(text.matchAll(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`, 'g')), (m) => m[1]!);
+export const xmlElements = (text: string, name: string) => Array.from(text.matchAll(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`, 'g')), (m) => m[1]!);
+/** A response header as one string (undefined when absent). */
+export const headerText = (h: IncomingHttpHeaders, name: string) => (typeof h[name] === 'string' ? (h[name] as string) : undefined);
+/** What a write answered: the ETag as sent (quoted) and the version id of a versioned bucket. */
+export interface WrittenIds {
+  etag?: string;
+  versionId?: string;
+}
 /** Text for an XML element body. */
 const xmlEscape = (s: string) => s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 
 /** An SDK-shaped service error (XML `<Code>`/`<Message>` when the body has them). */
 function errorOf(status: number, text: string, headers: IncomingHttpHeaders): Error {
   const code = xmlTag(text, 'Code') ?? (status === 404 ? 'NotFound' : status === 403 ? 'Forbidden' : status === 503 ? 'ServiceUnavailable' : status === 429 ? 'TooManyRequests' : `HTTP${status}`);
-  return Object.assign(new Error(xmlTag(text, 'Message') ?? code), { name: code, Code: code, $metadata: { httpStatusCode: status }, $response: { headers } });
+  return Object.assign(new Error(xmlTag(text, 'Message') ?? code), { name: code, Code: code, StorageClass: xmlTag(text, 'StorageClass'), $metadata: { httpStatusCode: status }, $response: { headers } });
 }
 
 /** The service error of a non-2xx response. */
@@ -87,14 +94,6 @@ async function serviceError(res: Dispatcher.ResponseData): Promise<Error> {
 /** `x-amz-copy-source` (and `-if-match` while the source must still have ETag `ifMatch`) of a copy or part copy. */
 function copySourceHeaders(copySource: string, ifMatch: string | undefined): Record<string, string> {
   return ifMatch ? { 'x-amz-copy-source': copySource, 'x-amz-copy-source-if-match': `"${ifMatch}"` } : { 'x-amz-copy-source': copySource };
-}
-
-/** `content-type` and `x-amz-meta-*` headers of a written object. */
-function objectHeaders(contentType: string | undefined, metadata: Record<string, string> | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (contentType) headers['content-type'] = contentType;
-  for (const [k, v] of Object.entries(metadata ?? {})) headers[`x-amz-meta-${k.toLowerCase()}`] = v;
-  return headers;
 }
 
 export class S3Http {
@@ -179,7 +178,7 @@ export class S3Http {
    * `creates`: the request makes something new each time (CreateMultipartUpload). After a network failure the server
    * may have made it, so that is not retried here: the caller's retry lists and aborts such an orphan first.
    */
-  private async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal; creates?: boolean } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  async call(method: string, key: string | undefined, headers: Record<string, string>, opts: { query?: Record<string, string>; body?: string; signal?: AbortSignal; creates?: boolean } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
     const bodyless = method === 'GET' || method === 'HEAD';
     const body = bodyless ? undefined : (opts.body ?? '');
     const sent = bodyless ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body!)) };
@@ -198,58 +197,56 @@ export class S3Http {
   }
 
   /** GetObject: resolves with the response once its headers arrived (2xx), else rejects with a service error. */
-  async get(key: string, range: string | undefined, signal?: AbortSignal): Promise<S3GetResponse> {
-    const res = await this.send('GET', key, range ? { range } : {}, { signal });
+  async get(key: string, range: string | undefined, signal?: AbortSignal, versionId?: string): Promise<S3GetResponse> {
+    const res = await this.send('GET', key, range ? { range } : {}, { signal, query: versionId ? { versionId } : undefined });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
   /**
-   * PutObject (or UploadPart, with `query` {partNumber, uploadId}) of `size` bytes from `body`; returns the ETag
-   * header. A source that fails mid-body fails the request with the source's error (the connection is dropped, so
+   * PutObject (or UploadPart, with `query` {partNumber, uploadId}) of `size` bytes from `body` with the headers
+   * `fields` (write-fields.ts writeHeaders; none for a part); returns the ETag header. A source that fails mid-body fails the request with the source's error (the connection is dropped, so
    * the server stores no short object).
    */
-  async put(key: string, body: Readable | Buffer, size: number, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal, query?: Record<string, string>): Promise<string | undefined> {
-    const res = await this.send('PUT', key, { 'content-length': String(size), ...objectHeaders(contentType, metadata) }, { query, body, signal });
+  async put(key: string, body: Readable | Buffer, size: number, fields: Record<string, string>, signal?: AbortSignal, query?: Record<string, string>): Promise<WrittenIds> {
+    const res = await this.send('PUT', key, { 'content-length': String(size), ...fields }, { query, body, signal });
     await res.body.dump();
-    const etag = res.headers.etag;
-    return typeof etag === 'string' ? etag : undefined;
+    return { etag: headerText(res.headers, 'etag'), versionId: headerText(res.headers, 'x-amz-version-id') };
   }
 
   /**
    * CopyObject from `copySource` (the `x-amz-copy-source` value), only while the source has ETag `ifMatch` when
-   * given; a content type or metadata replaces the source's. Returns the new object's ETag.
+   * given; `fields`: the directives and what they replace (write-fields.ts copyHeaders). Returns the new object's ETag.
    */
-  async copy(key: string, copySource: string, ifMatch: string | undefined, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string | undefined> {
-    const headers = { ...copySourceHeaders(copySource, ifMatch), 'x-amz-metadata-directive': contentType || metadata ? 'REPLACE' : 'COPY', ...objectHeaders(contentType, metadata) };
-    return xmlTag(resultOf(await this.call('PUT', key, headers, { signal }), 'CopyObjectResult'), 'ETag');
+  async copy(key: string, copySource: string, ifMatch: string | undefined, fields: Record<string, string>, signal?: AbortSignal): Promise<WrittenIds> {
+    const headers = { ...copySourceHeaders(copySource, ifMatch), ...fields };
+    const res = await this.call('PUT', key, headers, { signal });
+    return { etag: xmlTag(resultOf(res, 'CopyObjectResult'), 'ETag'), versionId: headerText(res.headers, 'x-amz-version-id') };
   }
 
   /**
    * ListObjectsV2 page (`version` 1: ListObjects with `marker`, for stores that ignore `start-after`): up to `maxKeys`
    * objects after `startAfter` (ETags as sent, quoted).
    */
-  async list(prefix: string | undefined, startAfter: string | undefined, maxKeys: number, signal?: AbortSignal, version: 1 | 2 = 2): Promise<{ objects: { key: string; size: number; lastModified: number; etag?: string }[]; truncated: boolean }> {
+  async list(prefix: string | undefined, startAfter: string | undefined, maxKeys: number, signal?: AbortSignal, version: 1 | 2 = 2): Promise<{ objects: { key: string; size: number; lastModified: number; etag?: string; storageClass?: string }[]; truncated: boolean }> {
     const query: Record<string, string> = version === 2 ? { 'list-type': '2', 'max-keys': String(maxKeys) } : { 'max-keys': String(maxKeys) };
     if (prefix) query.prefix = prefix;
     if (startAfter) query[version === 2 ? 'start-after' : 'marker'] = startAfter;
     const { text } = await this.call('GET', undefined, {}, { query, signal });
-    const objects = xmlElements(text, 'Contents').map((c) => ({
-      key: xmlTag(c, 'Key') ?? '',
-      size: Number(xmlTag(c, 'Size') ?? 0),
-      lastModified: Date.parse(xmlTag(c, 'LastModified') ?? '') || 0,
-      etag: xmlTag(c, 'ETag'),
-    }));
+    const objects = xmlElements(text, 'Contents').map((c) => {
+      const storageClass = xmlTag(c, 'StorageClass');
+      return { key: xmlTag(c, 'Key') ?? '', size: Number(xmlTag(c, 'Size') ?? 0), lastModified: Date.parse(xmlTag(c, 'LastModified') ?? '') || 0, etag: xmlTag(c, 'ETag'), ...(storageClass ? { storageClass } : {}) };
+    });
     return { objects, truncated: xmlTag(text, 'IsTruncated') === 'true' };
   }
 
   /** HeadObject (checksum mode on): the response headers. */
-  async head(key: string, signal?: AbortSignal): Promise<IncomingHttpHeaders> {
-    return (await this.call('HEAD', key, { 'x-amz-checksum-mode': 'ENABLED' }, { signal })).headers;
+  async head(key: string, signal?: AbortSignal, versionId?: string): Promise<IncomingHttpHeaders> {
+    return (await this.call('HEAD', key, { 'x-amz-checksum-mode': 'ENABLED' }, { signal, query: versionId ? { versionId } : undefined })).headers;
   }
 
   /** CreateMultipartUpload: the upload id. */
-  async createMultipart(key: string, contentType: string | undefined, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<string> {
-    const text = (await this.call('POST', key, objectHeaders(contentType, metadata), { query: { uploads: '' }, signal, creates: true })).text;
+  async createMultipart(key: string, fields: Record<string, string>, signal?: AbortSignal): Promise<string> {
+    const text = (await this.call('POST', key, fields, { query: { uploads: '' }, signal, creates: true })).text;
     const id = xmlTag(text, 'UploadId');
     if (!id) throw errorOf(500, '<Code>InternalError</Code><Message>CreateMultipartUpload answered without an UploadId</Message>', {});
     return id;
@@ -262,10 +259,10 @@ export class S3Http {
   }
 
   /** CompleteMultipartUpload with `parts` (ascending, ETags unquoted; `''` = the server gave none, sent empty): the object's ETag. */
-  async complete(key: string, uploadId: string, parts: { partNumber: number; etag: string }[], signal?: AbortSignal): Promise<string | undefined> {
+  async complete(key: string, uploadId: string, parts: { partNumber: number; etag: string }[], signal?: AbortSignal): Promise<WrittenIds> {
     const body = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${p.etag ? xmlEscape(`"${p.etag}"`) : ''}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
     const res = await this.call('POST', key, { 'content-type': 'application/xml' }, { query: { uploadId }, body, signal });
-    return xmlTag(resultOf(res, 'CompleteMultipartUploadResult'), 'ETag');
+    return { etag: xmlTag(resultOf(res, 'CompleteMultipartUploadResult'), 'ETag'), versionId: headerText(res.headers, 'x-amz-version-id') };
   }
 
   async abort(key: string, uploadId: string, signal?: AbortSignal): Promise<void> {
@@ -282,8 +279,9 @@ export class S3Http {
     return { uploads, truncated: xmlTag(text, 'IsTruncated') === 'true', nextKeyMarker: xmlTag(text, 'NextKeyMarker'), nextUploadIdMarker: xmlTag(text, 'NextUploadIdMarker') };
   }
 
-  async delete(key: string, signal?: AbortSignal): Promise<void> {
-    await this.call('DELETE', key, {}, { signal });
+  /** DeleteObject (of one version with `versionId`): the answer's headers (`x-amz-version-id`, `x-amz-delete-marker`). */
+  async delete(key: string, signal?: AbortSignal, versionId?: string): Promise<IncomingHttpHeaders> {
+    return (await this.call('DELETE', key, {}, { signal, query: versionId ? { versionId } : undefined })).headers;
   }
 }
 

@@ -16,11 +16,15 @@ import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, hasAwsDefaultChain, sdk, sdk
 import { listAdvancing, type ListingMode, type ListVersion } from '../listing-guard';
 import { mapS3Error } from './errors';
 import { checksumsOf, headFields, unquote, type HeadFields } from './head-fields';
+import { archiveFields, restoreS3Object } from './archive';
+import { copyHeaders, getS3Tags, sdkCopyInput, sdkWriteInput, storedFields, writeHeaders } from './write-fields';
+import { rethrowNamingClass } from '../archive-fields';
+import { deleteS3Object, listS3Versions, putResult, s3Versioning, sdkWritten } from './versions';
 import { bodyFrame, framedBody, type BodyFrame } from '../get-body';
 import { partEtagsMissing } from '../part-etags';
 import { proxySettings } from '../proxy/proxy-env';
 import { proxyAwareAgents } from '../proxy/proxy-agent';
-import type { ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, UploadedPart, WriteOptions } from '../provider';
+import type { ByteRange, Capabilities, CopySource, EndpointSpec, GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectProvider, PutOptions, PutResult, RestoreTier, UploadedPart, VersioningStatus, VersionListOptions, VersionPage, WriteOptions } from '../provider';
 import { credentialSources, type ProviderContext } from '../registry';
 import { resolveCredentials } from '../credentials';
 import { FerryError, InvalidConfigError, InvalidKeyError, NotFoundError, ObjectTooLargeError } from '../../common/errors';
@@ -45,6 +49,10 @@ const capabilities: Capabilities = {
   emptyPathSegments: true,
   metadata: true,
   order: 'key',
+  archive: true,
+  tags: true,
+  writeClasses: true,
+  versions: true,
 };
 
 /** Checksums this provider reads back (`x-amz-checksum-*`, see head-fields.ts). */
@@ -171,15 +179,15 @@ class S3Provider implements ObjectProvider {
         (d) => d.list(opts.prefix, startAfter, limit, opts.signal, version),
         async (s, run) => {
           const input = { Bucket: this.bucket, Prefix: opts.prefix || undefined, MaxKeys: limit };
-          const out = await run<{ Contents?: { Key?: string; Size?: number; LastModified?: Date; ETag?: string }[]; IsTruncated?: boolean }>(
+          const out = await run<{ Contents?: { Key?: string; Size?: number; LastModified?: Date; ETag?: string; StorageClass?: string }[]; IsTruncated?: boolean }>(
             version === 1 ? new s.ListObjectsCommand({ ...input, Marker: startAfter }) : new s.ListObjectsV2Command({ ...input, StartAfter: startAfter }),
           );
-          return { objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0, etag: o.ETag })), truncated: !!out.IsTruncated };
+          return { objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0, etag: o.ETag, storageClass: o.StorageClass })), truncated: !!out.IsTruncated };
         },
         opts.signal,
       );
     const page = await listAdvancing(fetch, startAfter, this.listing, { endpoint: this.endpointName, bucket: this.bucket, prefix: opts.prefix }, this.warn);
-    const objects: ObjectInfo[] = page.objects.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified, etag: unquote(o.etag), position: o.key }));
+    const objects: ObjectInfo[] = page.objects.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified, etag: unquote(o.etag), ...(o.storageClass ? { storageClass: o.storageClass } : {}), position: o.key }));
     return page.next ? { objects, next: page.next } : { objects };
   }
 
@@ -193,22 +201,25 @@ class S3Provider implements ObjectProvider {
       checksums: checksumsOf(h),
       contentType: h.ContentType,
       metadata: h.Metadata ?? {},
+      ...archiveFields(h),
+      ...storedFields(h),
+      ...(h.VersionId ? { versionId: h.VersionId } : {}),
       position: key,
     };
   }
 
-  private head(key: string, signal?: AbortSignal): Promise<HeadFields> {
+  private head(key: string, signal?: AbortSignal, versionId?: string): Promise<HeadFields> {
     return this.send(
       `stat s3://${this.bucket}/${key}`,
-      async (d) => headFields(await d.head(key, signal)),
-      (s, run) => run<HeadFields>(new s.HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' })),
+      async (d) => headFields(await d.head(key, signal, versionId)),
+      (s, run) => run<HeadFields>(new s.HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED', VersionId: versionId })),
       signal,
     );
   }
 
   /** Throws FerryError (`NoContentLength`) when the HEAD answer carries no length: a size Ferry would have to make up. */
-  async stat(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
-    const h = await this.head(key, opts.signal);
+  async stat(key: string, opts: { signal?: AbortSignal; versionId?: string } = {}): Promise<ObjectInfo> {
+    const h = await this.head(key, opts.signal, opts.versionId);
     if (h.ContentLength === undefined) throw new FerryError(`stat s3://${this.bucket}/${key}: the server's answer carries no Content-Length, so the object's size is unknown`, { code: 'NoContentLength' });
     return this.infoFromHead(key, h);
   }
@@ -221,16 +232,16 @@ class S3Provider implements ObjectProvider {
     const out = await this.send(
       what,
       async (d): Promise<Got> => {
-        const r = await d.get(key, range, opts.signal);
+        const r = await d.get(key, range, opts.signal, opts.versionId);
         const contentLength = typeof r.headers['content-length'] === 'string' ? r.headers['content-length'] : undefined;
         return Object.assign(headFields(r.headers), { Body: r.body as Readable | undefined, ContentRange: r.headers['content-range'], status: r.status, contentLength });
       },
       async (s, run): Promise<Got> => {
-        const r = await run<HeadFields & { Body?: Readable; ContentRange?: string; $metadata: { httpStatusCode?: number } }>(new s.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range }));
+        const r = await run<HeadFields & { Body?: Readable; ContentRange?: string; $metadata: { httpStatusCode?: number } }>(new s.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range, VersionId: opts.versionId }));
         return { ...r, status: r.$metadata.httpStatusCode ?? 200, contentLength: r.ContentLength === undefined ? undefined : String(r.ContentLength) };
       },
       opts.signal,
-    );
+    ).catch((e: unknown) => rethrowNamingClass(e, () => this.stat(key, opts)));
     const raw = out.Body ?? Readable.from([]);
     let frame: BodyFrame;
     try {
@@ -251,13 +262,13 @@ class S3Provider implements ObjectProvider {
     if (size > capabilities.maxSinglePut) throw new ObjectTooLargeError(`put ${key}: ${size} bytes exceeds the single-put limit ${capabilities.maxSinglePut}; use multipart`);
     const started = Date.now();
     try {
-      const etag = await this.send(
+      const written = await this.send(
         `put s3://${this.bucket}/${key}`,
-        (d) => d.put(key, body, size, opts.contentType, opts.metadata, opts.signal),
-        async (s, run) => (await run<{ ETag?: string }>(new s.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ContentType: opts.contentType, Metadata: opts.metadata }))).ETag,
+        (d) => d.put(key, body, size, writeHeaders(opts), opts.signal),
+        async (s, run) => sdkWritten(await run<{ ETag?: string; VersionId?: string }>(new s.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ...sdkWriteInput(`put ${key}`, opts) }))),
         opts.signal,
       );
-      return { etag: unquote(etag) };
+      return putResult(written);
     } catch (e) {
       // A put the server answered with an error stored nothing; one cut off (abort, reset, source failure) may have.
       if ((e as FerryError).status === undefined) await this.removeTruncated(key, size, started);
@@ -323,10 +334,10 @@ class S3Provider implements ObjectProvider {
     this.validateKey(key);
     return this.send(
       `create multipart s3://${this.bucket}/${key}`,
-      (d) => d.createMultipart(key, opts.contentType, opts.metadata, opts.signal),
+      (d) => d.createMultipart(key, writeHeaders(opts), opts.signal),
       async (s) => {
         this.sdkOnceClient ??= this.makeClient(1);
-        const out = await this.sdkOnceClient.send(new s.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType, Metadata: opts.metadata }), { abortSignal: opts.signal });
+        const out = await this.sdkOnceClient.send(new s.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ...sdkWriteInput(`create multipart ${key}`, opts) }), { abortSignal: opts.signal });
         return out.UploadId!;
       },
       opts.signal,
@@ -336,7 +347,7 @@ class S3Provider implements ObjectProvider {
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable | Buffer, size: number, opts: { signal?: AbortSignal } = {}): Promise<UploadedPart> {
     const etag = await this.send(
       `upload part ${partNumber} s3://${this.bucket}/${key}`,
-      (d) => d.put(key, body, size, undefined, undefined, opts.signal, { partNumber: String(partNumber), uploadId }),
+      async (d) => (await d.put(key, body, size, {}, opts.signal, { partNumber: String(partNumber), uploadId })).etag,
       async (s, run) => (await run<{ ETag?: string }>(new s.UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: size }))).ETag,
       opts.signal,
     );
@@ -375,21 +386,21 @@ class S3Provider implements ObjectProvider {
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
     const started = Date.now();
     try {
-      const etag = await this.send(
+      const written = await this.send(
         `complete multipart s3://${this.bucket}/${key}`,
         (d) => d.complete(key, uploadId, sorted, opts.signal),
         async (s, run) =>
-          (await run<{ ETag?: string }>(new s.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag ? `"${p.etag}"` : '' })) } }))).ETag,
+          sdkWritten(await run<{ ETag?: string; VersionId?: string }>(new s.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag ? `"${p.etag}"` : '' })) } }))),
         opts.signal,
       );
-      return { etag: unquote(etag) };
+      return putResult(written);
     } catch (e) {
       if (!(e instanceof NotFoundError) || e.code !== 'NoSuchUpload') throw partEtagsMissing(`complete multipart s3://${this.bucket}/${key}`, sorted, e);
       const now = await this.stat(key, { signal: opts.signal }).catch(() => undefined);
       const size = sorted.reduce((n, p) => n + p.size, 0);
       // Clocks: the store's modification time against the worker's start, with the 15 minutes of skew SigV4 allows.
       if (!now || now.size !== size || !now.etag?.endsWith(`-${sorted.length}`) || now.lastModified < started - 15 * 60_000) throw e;
-      return { etag: now.etag };
+      return { etag: now.etag, ...(now.versionId ? { versionId: now.versionId } : {}) };
     }
   }
 
@@ -429,30 +440,44 @@ class S3Provider implements ObjectProvider {
 
   async copyObject(source: CopySource, key: string, opts: WriteOptions = {}): Promise<PutResult> {
     this.validateKey(key);
-    const etag = await this.send(
+    const written = await this.send(
       `copy s3://${source.bucket}/${source.key} → s3://${this.bucket}/${key}`,
-      (d) => d.copy(key, copySourceHeader(source), source.etag, opts.contentType, opts.metadata, opts.signal),
+      (d) => d.copy(key, copySourceHeader(source), source.etag, copyHeaders(opts), opts.signal),
       async (s, run) => {
-        const out = await run<{ CopyObjectResult?: { ETag?: string } }>(
+        const out = await run<{ CopyObjectResult?: { ETag?: string }; VersionId?: string }>(
           new s.CopyObjectCommand({
             Bucket: this.bucket,
             Key: key,
             CopySource: copySourceHeader(source),
             CopySourceIfMatch: source.etag ? `"${source.etag}"` : undefined,
-            MetadataDirective: opts.metadata || opts.contentType ? 'REPLACE' : 'COPY',
-            ContentType: opts.contentType,
-            Metadata: opts.metadata,
+            ...sdkCopyInput(`copy ${key}`, opts),
           }),
         );
-        return out.CopyObjectResult?.ETag;
+        return { etag: out.CopyObjectResult?.ETag, versionId: out.VersionId };
       },
       opts.signal,
     );
-    return { etag: unquote(etag) };
+    return putResult(written);
   }
 
-  async delete(key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.send(`delete s3://${this.bucket}/${key}`, (d) => d.delete(key, opts.signal), (s, run) => run<void>(new s.DeleteObjectCommand({ Bucket: this.bucket, Key: key })), opts.signal);
+  getTags(key: string, opts: { signal?: AbortSignal; versionId?: string } = {}): Promise<Record<string, string>> {
+    return getS3Tags((what, lean, viaSdk) => this.send(what, lean, viaSdk, opts.signal), this.bucket, key, opts);
+  }
+
+  restore(key: string, opts: { days: number; tier: RestoreTier; versionId?: string; signal?: AbortSignal }): Promise<'requested' | 'already'> {
+    return restoreS3Object((what, lean, viaSdk) => this.send(what, lean, viaSdk, opts.signal), this.bucket, key, opts);
+  }
+
+  delete(key: string, opts: { signal?: AbortSignal; versionId?: string } = {}): Promise<{ versionId?: string }> {
+    return deleteS3Object(this.bucket, key, opts, (what, lean, viaSdk) => this.send(what, lean, viaSdk, opts.signal));
+  }
+
+  listVersions(opts: VersionListOptions = {}): Promise<VersionPage> {
+    return listS3Versions(this.bucket, opts, (what, lean, viaSdk) => this.send(what, lean, viaSdk, opts.signal));
+  }
+
+  versioning(opts: { signal?: AbortSignal } = {}): Promise<VersioningStatus> {
+    return s3Versioning(this.bucket, opts.signal, (what, lean, viaSdk) => this.send(what, lean, viaSdk, opts.signal));
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
  * like a misbehaving S3 store: error XML, throttling with Retry-After, a body that stalls, a source that fails
  * mid-upload. (The conformance suite runs the same path against MinIO and versitygw, which verify signatures.)
  */
+import { copyHeaders, writeHeaders } from '../../storage/s3/write-fields';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -136,8 +137,8 @@ test('SigV4 signing keys are cached per secret and region: a second secret or re
 test('PUT sends length, type, metadata and a signature; returns the ETag', async () => {
   handler = (_q, res) => res.writeHead(200, { etag: '"abc"' }).end();
   seen.length = 0;
-  const etag = await client().put('dir/a b.txt', Readable.from([Buffer.from('hel'), Buffer.from('lo')]), 5, 'text/plain', { Owner: 'me' });
-  assert.equal(etag, '"abc"');
+  const etag = await client().put('dir/a b.txt', Readable.from([Buffer.from('hel'), Buffer.from('lo')]), 5, writeHeaders({ contentType: 'text/plain', metadata: { Owner: 'me' } }));
+  assert.equal(etag.etag, '"abc"');
   const r = seen[0]!;
   assert.equal(r.method, 'PUT');
   assert.equal(r.url, '/bkt/dir/a%20b.txt');
@@ -167,8 +168,8 @@ test('error responses map like SDK errors: NoSuchKey, AccessDenied, SlowDown wit
 test('CopyObject sends the copy headers, returns the new ETag; a 200 whose body is an <Error> fails (retryable)', async () => {
   handler = (_q, res) => res.writeHead(200).end('<?xml version="1.0"?><CopyObjectResult><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>&#34;new&quot;</ETag></CopyObjectResult>');
   seen.length = 0;
-  const etag = await client().copy('to/b c', 'src/a%20b', 'old', undefined, undefined);
-  assert.equal(etag, '"new"');
+  const etag = await client().copy('to/b c', 'src/a%20b', 'old', copyHeaders({}));
+  assert.equal(etag.etag, '"new"');
   const r = seen[0]!;
   assert.equal(r.method, 'PUT');
   assert.equal(r.url, '/bkt/to/b%20c');
@@ -179,11 +180,11 @@ test('CopyObject sends the copy headers, returns the new ETag; a 200 whose body 
   assert.match(String(r.headers.authorization), /SignedHeaders=content-length;host;x-amz-content-sha256;x-amz-copy-source;x-amz-copy-source-if-match;x-amz-date;x-amz-metadata-directive;x-amz-security-token,/);
   for (const body of ['<?xml version="1.0"?><Error><Code>InternalError</Code><Message>copy broke</Message></Error>', '']) {
     handler = (_q, res) => res.writeHead(200).end(body);
-    const err = await client().copy('k', 'src/k', undefined, undefined, undefined).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
+    const err = await client().copy('k', 'src/k', undefined, copyHeaders({})).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
     assert.ok(err instanceof TransientError, `200 with body ${JSON.stringify(body)}: got ${String(err)}`);
   }
   handler = (_q, res) => res.writeHead(412).end('<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
-  const failed = await client().copy('k', 'src/k', undefined, undefined, undefined).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
+  const failed = await client().copy('k', 'src/k', undefined, copyHeaders({})).then(() => undefined, (e: unknown) => mapS3Error(e, 'copy k'));
   assert.match(String(failed), /PreconditionFailed/);
 });
 
@@ -217,7 +218,7 @@ test('an upload the server stops reading, and a request it never answers, fail w
   try {
     // 64 MiB: more than the loopback socket buffers hold, so the write itself stalls.
     let t0 = Date.now();
-    await assert.rejects(c.put('big', Buffer.alloc(64 << 20), 64 << 20, undefined, undefined), timedOut);
+    await assert.rejects(c.put('big', Buffer.alloc(64 << 20), 64 << 20, {}), timedOut);
     assert.ok(Date.now() - t0 < 5000, `upload stall noticed after ${Date.now() - t0} ms`);
     t0 = Date.now();
     await assert.rejects(c.get('k', undefined), timedOut);
@@ -237,7 +238,7 @@ test('a source stream that fails mid-upload aborts the PUT with the source error
       this.destroy(new Error('source broke'));
     },
   });
-  await assert.rejects(client().put('k', failing, 10_000, undefined, undefined), /source broke/);
+  await assert.rejects(client().put('k', failing, 10_000, {}), /source broke/);
 });
 
 test('an aborted signal cancels every request in flight on it (headers awaited, body being read, body being sent) and sends no new one', async () => {
@@ -260,7 +261,7 @@ test('an aborted signal cancels every request in flight on it (headers awaited, 
         sent = true;
       },
     });
-    const sending = c.put('sending', stalled, 1000, undefined, undefined, ac.signal);
+    const sending = c.put('sending', stalled, 1000, {}, ac.signal);
     const listing = c.list(undefined, undefined, 10, ac.signal);
     const streaming = await c.get('streaming', undefined, ac.signal);
     const reading = (async () => {
@@ -293,7 +294,7 @@ test('requests that completed on a signal are not touched when it aborts later',
   handler = (_q, res) => res.writeHead(200, { 'content-length': '5' }).end('hello');
   const ac = new AbortController();
   const c = client();
-  for (let i = 0; i < 20; i++) await c.put(`k${i}`, Buffer.from('x'), 1, undefined, undefined, ac.signal);
+  for (let i = 0; i < 20; i++) await c.put(`k${i}`, Buffer.from('x'), 1, {}, ac.signal);
   const got = await c.get('k', undefined, ac.signal);
   const chunks: Buffer[] = [];
   for await (const chunk of got.body) chunks.push(chunk as Buffer);
@@ -335,7 +336,7 @@ test('LIST: keys with XML entities decoded, sizes and ETags read, truncation see
 test('multipart on the lean path: create (POST ?uploads), complete with the parts and quoted ETags, abort; a complete answered 200 with <Error> fails (retryable)', async () => {
   handler = (_q, res) => res.writeHead(200).end('<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key><UploadId>up/1+2</UploadId></InitiateMultipartUploadResult>');
   seen.length = 0;
-  assert.equal(await client().createMultipart('big file', 'video/mp4', { a: '1' }), 'up/1+2');
+  assert.equal(await client().createMultipart('big file', writeHeaders({ contentType: 'video/mp4', metadata: { a: '1' } })), 'up/1+2');
   assert.equal(seen[0]!.method, 'POST');
   assert.equal(seen[0]!.url, '/bkt/big%20file?uploads=');
   assert.equal(seen[0]!.headers['content-type'], 'video/mp4');
@@ -348,7 +349,7 @@ test('multipart on the lean path: create (POST ?uploads), complete with the part
     { partNumber: 1, etag: 'p1' },
     { partNumber: 2, etag: 'p2' },
   ]);
-  assert.equal(etag, '"abc-2"');
+  assert.equal(etag.etag, '"abc-2"');
   assert.equal(seen[0]!.url, '/bkt/big%20file?uploadId=up%2F1%2B2');
   assert.equal(seen[0]!.body.toString(), '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><PartNumber>1</PartNumber><ETag>"p1"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>"p2"</ETag></Part></CompleteMultipartUpload>');
   assert.equal(seen[0]!.headers['content-length'], String(seen[0]!.body.length));
@@ -372,12 +373,12 @@ test('a CreateMultipartUpload whose connection breaks is not sent again (the ser
     q.socket.destroy(); // the upload is made, the answer lost
     void res;
   };
-  await assert.rejects(client().createMultipart('k', undefined, undefined), (e: Error) => mapS3Error(e, 'create k') instanceof TransientError);
+  await assert.rejects(client().createMultipart('k', {}), (e: Error) => mapS3Error(e, 'create k') instanceof TransientError);
   assert.equal(calls, 1);
 
   calls = 0;
   handler = (_q, res) => (++calls === 1 ? res.writeHead(503).end('<Error><Code>SlowDown</Code><Message>later</Message></Error>') : res.writeHead(200).end(created));
-  assert.equal(await client().createMultipart('k', undefined, undefined), 'u1');
+  assert.equal(await client().createMultipart('k', {}), 'u1');
   assert.equal(calls, 2);
 
   // Other requests are still retried in place after a broken connection.
@@ -453,10 +454,10 @@ test('a request that meets a keep-alive connection the server had closed is sent
     await drain((await c.get('first', undefined)).body);
     const got = await c.get('second', undefined);
     assert.equal((await readBody(got.body)).toString(), 'ok');
-    assert.equal(await c.put('buffer', Buffer.from('xy'), 2, undefined, undefined), '"e"');
+    assert.equal((await c.put('buffer', Buffer.from('xy'), 2, {})).etag, '"e"');
     assert.equal(connections, 3, 'each refused reuse cost one new connection, no more');
     const streamed = Readable.from([Buffer.from('xy')]);
-    await assert.rejects(c.put('stream', streamed, 2, undefined, undefined), (e: Error) => mapS3Error(e, 'put') instanceof TransientError);
+    await assert.rejects(c.put('stream', streamed, 2, {}), (e: Error) => mapS3Error(e, 'put') instanceof TransientError);
   } finally {
     c.close();
     await new Promise((r) => dropping.close(r));

@@ -31,6 +31,9 @@ import { Crc64, combineCrc64Parts } from '../../storage/checksum/crc64';
 import { compareKeys, keyByteLength } from '../../common/keys';
 import { closeFramed, partEtagAccepted, quirkHeaders, type BodyQuirks } from './body-quirks';
 import { OssWebsites, fetchFromOrigin } from './oss-website';
+import { OssArchive } from './oss-archive';
+import { OssVersions } from './oss-versions';
+import { FIELD_SUBRESOURCES, copiedFields, emptyFields, fieldHeaders, fieldOperation, fieldsOfRequest, runFieldOperation, type FieldOperation, type ObjectFields } from './oss-fields';
 
 /** The operations the server routes to; fault rules and the request log name them. */
 export type OssOperation =
@@ -52,7 +55,12 @@ export type OssOperation =
   | 'ListMultipartUploads'
   | 'PutBucketWebsite'
   | 'GetBucketWebsite'
-  | 'DeleteBucketWebsite';
+  | 'DeleteBucketWebsite'
+  | 'RestoreObject'
+  | FieldOperation
+  | 'PutBucketVersioning'
+  | 'GetBucketVersioning'
+  | 'ListObjectVersions';
 
 /** What a fault does to a matching request. */
 export type FaultAction =
@@ -144,6 +152,8 @@ export interface StoredObjectInfo {
   metadata: Record<string, string>;
   lastModified: Date;
   type: 'Normal' | 'Multipart';
+  /** Standard headers, storage class, encryption, ACL and tags (oss-fields.ts). */
+  fields: ObjectFields;
 }
 
 export interface OssServer {
@@ -155,6 +165,8 @@ export interface OssServer {
   /** The quirks in force (the object given in the options, or an empty one): change it to change them. */
   readonly quirks: OssQuirks;
   readonly faults: { add(rule: FaultRule): FaultHandle; clear(): void };
+  /** Archived objects and their restores (oss-archive.ts): set `restoreDelayMs` / `restoredForMs` here. */
+  readonly archive: OssArchive;
   createBucket(name: string): void;
   /** What the server holds for a key (undefined when absent), for assertions. */
   inspect(bucket: string, key: string): StoredObjectInfo | undefined;
@@ -183,7 +195,7 @@ const SUBRESOURCES = new Set([
 ]);
 
 /** Sub-resources each operation understands; any other sub-resource on a request means "not implemented". */
-const HANDLED_SUBRESOURCES = new Set(['uploads', 'uploadId', 'partNumber', 'objectMeta', 'delete', 'continuation-token', 'security-token', 'website']);
+const HANDLED_SUBRESOURCES = new Set(['uploads', 'uploadId', 'partNumber', 'objectMeta', 'delete', 'continuation-token', 'security-token', 'website', 'restore', ...FIELD_SUBRESOURCES, 'versioning', 'versions', 'versionId']);
 
 class OssError extends Error {
   constructor(
@@ -207,6 +219,10 @@ interface StoredObject {
   meta: Record<string, string>;
   lastModified: Date;
   type: 'Normal' | 'Multipart';
+  /** Standard headers, storage class, encryption, ACL and tags (oss-fields.ts). */
+  fields: ObjectFields;
+  /** Version id in a bucket with versioning set (oss-versions.ts). */
+  versionId?: string;
 }
 
 interface Part {
@@ -225,6 +241,7 @@ interface Upload {
   initiated: Date;
   contentType: string;
   meta: Record<string, string>;
+  fields: ObjectFields;
   parts: Map<number, Part>;
 }
 
@@ -470,8 +487,17 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
   const requests: RecordedRequest[] = [];
   const quirks: OssQuirks = opts.quirks ?? {};
   const websites = new OssWebsites((status, code, message) => new OssError(status, code, message));
+  const archive = new OssArchive((status, code, message) => new OssError(status, code, message), (bucket, key) => buckets.get(bucket)?.objects.get(key));
+  const versions = new OssVersions<StoredObject>({
+    objects: (bucket) => [...getBucket(bucket).objects.values()],
+    setCurrent: (bucket, key, obj) => (obj ? commitCurrent(getBucket(bucket), obj) : dropCurrent(getBucket(bucket), key)),
+    removeFile: (file) => void rm(file, { force: true }),
+    error: (status, code, message) => new OssError(status, code, message),
+  });
+  const versionHeader = (o: StoredObject): Record<string, string> => (o.versionId ? { 'x-oss-version-id': o.versionId } : {});
 
   const newFile = (dir: string) => join(dir, randomBytes(12).toString('hex'));
+  const fieldError = (status: number, code: string, message: string) => new OssError(status, code, message);
 
   function getBucket(name: string): Bucket {
     const b = buckets.get(name);
@@ -497,19 +523,33 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     }
   }
 
+  /** Makes `obj` the current object of its key (a version, when versioning is set, keeps the body it replaces). */
   function commit(b: Bucket, obj: StoredObject): void {
     const old = b.objects.get(obj.key);
-    b.objects.set(obj.key, obj);
-    if (old) void rm(old.file, { force: true });
-    else b.sorted.splice(lowerBound(b.sorted, obj.key), 0, obj.key);
+    const kept = versions.added(b.name, obj, old);
+    commitCurrent(b, obj);
+    if (old && !kept) void rm(old.file, { force: true });
   }
 
-  function removeObject(b: Bucket, key: string): void {
+  function commitCurrent(b: Bucket, obj: StoredObject): void {
+    if (!b.objects.has(obj.key)) b.sorted.splice(lowerBound(b.sorted, obj.key), 0, obj.key);
+    b.objects.set(obj.key, obj);
+  }
+
+  function dropCurrent(b: Bucket, key: string): StoredObject | undefined {
     const old = b.objects.get(key);
-    if (!old) return;
+    if (!old) return undefined;
     b.objects.delete(key);
     b.sorted.splice(lowerBound(b.sorted, key), 1);
-    void rm(old.file, { force: true });
+    return old;
+  }
+
+  /** DeleteObject: with versioning set (or a `versionId`) a delete marker or one version goes (oss-versions.ts). Returns the answer's headers. */
+  function removeObject(b: Bucket, key: string, versionId?: string): Record<string, string> {
+    if (versionId !== undefined || versions.status(b.name)) return versions.delete(b.name, key, versionId);
+    const old = dropCurrent(b, key);
+    if (old) void rm(old.file, { force: true });
+    return {};
   }
 
   function dropUpload(b: Bucket, u: Upload): void {
@@ -612,9 +652,11 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       etag: quoteEtag(o.etag),
       'last-modified': httpDate(o.lastModified),
       'x-oss-object-type': o.type,
-      'x-oss-storage-class': 'Standard',
       'x-oss-hash-crc64ecma': crcHeader(ctx, o.crc64),
       'accept-ranges': 'bytes',
+      ...versionHeader(o),
+      ...fieldHeaders(o.fields),
+      ...archive.headers(o),
     };
     for (const [k, v] of Object.entries(o.meta)) h[`x-oss-meta-${k}`] = v;
     return h;
@@ -747,10 +789,14 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     for (const k of q.keys()) if (SUBRESOURCES.has(k) && !HANDLED_SUBRESOURCES.has(k)) return 'Unsupported';
     const m = ctx.method;
     if (!ctx.bucket) return 'Unsupported';
+    if (q.has('versioning')) return ctx.key ? 'Unsupported' : m === 'PUT' ? 'PutBucketVersioning' : m === 'GET' ? 'GetBucketVersioning' : 'Unsupported';
+    if (q.has('versions')) return !ctx.key && m === 'GET' ? 'ListObjectVersions' : 'Unsupported';
     if (q.has('website')) {
       const websiteOps: Record<string, OssOperation> = { PUT: 'PutBucketWebsite', GET: 'GetBucketWebsite', DELETE: 'DeleteBucketWebsite' };
       return (!ctx.key && websiteOps[m]) || 'Unsupported';
     }
+    const fieldOp = fieldOperation(m, ctx.key, q);
+    if (fieldOp) return fieldOp;
     if (!ctx.key) {
       if (m === 'GET' && q.has('uploads')) return 'ListMultipartUploads';
       if (m === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
@@ -765,6 +811,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     if (m === 'HEAD') return q.has('objectMeta') ? 'GetObjectMeta' : 'HeadObject';
     if (m === 'DELETE') return q.has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
     if (m === 'POST' && q.has('uploads')) return 'InitiateMultipartUpload';
+    if (m === 'POST' && q.has('restore')) return 'RestoreObject';
     if (m === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
     return 'Unsupported';
   }
@@ -821,9 +868,10 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       meta: userMeta(ctx.req),
       lastModified: nowSeconds(),
       type: 'Normal',
+      fields: fieldsOfRequest(ctx.req, fieldError),
     };
     commit(b, obj);
-    sendEmpty(ctx, 200, { etag: quoteEtag(obj.etag), 'content-md5': got.md5.toString('base64'), 'x-oss-hash-crc64ecma': crcHeader(ctx, obj.crc64) });
+    sendEmpty(ctx, 200, { etag: quoteEtag(obj.etag), 'content-md5': got.md5.toString('base64'), 'x-oss-hash-crc64ecma': crcHeader(ctx, obj.crc64), ...versionHeader(obj) });
   }
 
   /** GET/HEAD preconditions: 412 PreconditionFailed or 304 Not Modified. */
@@ -865,10 +913,12 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
 
   async function getOrHeadObject(ctx: Ctx): Promise<void> {
     const b = getBucket(ctx.bucket);
-    let o = b.objects.get(ctx.key) ?? (await mirrored(ctx, b)) ?? getObject(b, ctx.key);
+    const versionId = ctx.query.get('versionId');
+    let o = versionId !== undefined ? versions.find(b.name, ctx.key, versionId) : (b.objects.get(ctx.key) ?? (await mirrored(ctx, b)) ?? getObject(b, ctx.key));
     const mutate = faultOf(ctx, 'mutate');
     if (mutate) o = await mutateObject(b, o, mutate.body);
     checkConditions(ctx, o);
+    if (ctx.method === 'GET') archive.checkReadable(o);
     let start = 0;
     let end = o.size - 1;
     let status = 200;
@@ -929,8 +979,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
 
   function deleteObject(ctx: Ctx): void {
     const b = getBucket(ctx.bucket);
-    removeObject(b, ctx.key);
-    sendEmpty(ctx, 204);
+    sendEmpty(ctx, 204, removeObject(b, ctx.key, ctx.query.get('versionId')));
   }
 
   async function deleteMultiple(ctx: Ctx): Promise<void> {
@@ -958,7 +1007,8 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     const m = /^\/?([^/]+)\/(.+)$/s.exec(decoded);
     if (!m) throw new OssError(400, 'InvalidArgument', `Invalid x-oss-copy-source: ${raw}`);
     const bucket = getBucket(m[1]!);
-    const object = getObject(bucket, m[2]!);
+    const versionId = /[?&]versionId=([^&]*)/.exec(raw)?.[1];
+    const object = versionId !== undefined ? versions.find(bucket.name, m[2]!, decodeURIComponent(versionId)) : getObject(bucket, m[2]!);
     return { bucket, object };
   }
 
@@ -968,6 +1018,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     await drain(ctx.req);
     const src = parseCopySource(ctx);
     checkConditions(ctx, src.object, 'x-oss-copy-source-');
+    archive.checkReadable(src.object);
     if (src.object.size > maxCopySize) {
       throw new OssError(400, 'EntityTooLarge', `The source object is larger than ${maxCopySize} bytes; use UploadPartCopy.`);
     }
@@ -984,11 +1035,13 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       contentType: replace ? header(ctx.req, 'content-type') ?? 'application/octet-stream' : src.object.contentType,
       meta: replace ? userMeta(ctx.req) : { ...src.object.meta },
       lastModified: nowSeconds(),
+      fields: copiedFields(ctx.req, src.object.fields, replace, fieldError),
     };
     commit(b, obj);
     sendXml(ctx, 200, el('CopyObjectResult', t('ETag', quoteEtag(obj.etag)), t('LastModified', obj.lastModified.toISOString())), {
       etag: quoteEtag(obj.etag),
       'x-oss-hash-crc64ecma': crcHeader(ctx, obj.crc64),
+      ...versionHeader(obj),
     });
   }
 
@@ -1037,7 +1090,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       t('ETag', quoteEtag(o.etag)),
       t('Type', o.type),
       t('Size', o.size),
-      t('StorageClass', 'Standard'),
+      t('StorageClass', o.fields.storageClass),
       owner && el('Owner', t('ID', OWNER_ID), t('DisplayName', OWNER_ID)),
     );
   }
@@ -1106,6 +1159,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       initiated: new Date(),
       contentType: header(ctx.req, 'content-type') ?? 'application/octet-stream',
       meta: quirks.metadataOnlyOnComplete ? {} : userMeta(ctx.req),
+      fields: fieldsOfRequest(ctx.req, fieldError),
       parts: new Map(),
     });
     sendXml(ctx, 200, el('InitiateMultipartUploadResult', t('Bucket', b.name), t('Key', ctx.key), t('UploadId', uploadId)));
@@ -1218,6 +1272,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       meta: quirks.metadataOnlyOnComplete ? userMeta(ctx.req) : u.meta,
       lastModified: nowSeconds(),
       type: 'Multipart',
+      fields: u.fields,
     };
     if (!b.uploads.has(u.uploadId)) {
       await rm(file, { force: true });
@@ -1233,7 +1288,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       t('Bucket', b.name),
       t('Key', enc(ctx.key)),
       t('ETag', quoteEtag(etag)),
-    ), { etag: quoteEtag(etag), 'x-oss-hash-crc64ecma': crcHeader(ctx, crc64) });
+    ), { etag: quoteEtag(etag), 'x-oss-hash-crc64ecma': crcHeader(ctx, crc64), ...versionHeader(obj) });
   }
 
   function abortMultipart(ctx: Ctx): void {
@@ -1318,7 +1373,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
       await rm(file, { force: true });
       return undefined;
     }
-    const obj: StoredObject = { key: ctx.key, file, size: stored.size, etag: stored.md5.toString('hex').toUpperCase(), crc64: stored.crc64, contentType: got.contentType ?? 'application/octet-stream', meta: got.meta, lastModified: nowSeconds(), type: 'Normal' };
+    const obj: StoredObject = { key: ctx.key, file, size: stored.size, etag: stored.md5.toString('hex').toUpperCase(), crc64: stored.crc64, contentType: got.contentType ?? 'application/octet-stream', meta: got.meta, lastModified: nowSeconds(), type: 'Normal', fields: emptyFields() };
     commit(b, obj);
     return obj;
   }
@@ -1343,7 +1398,33 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     PutBucketWebsite: putBucketWebsite,
     GetBucketWebsite: (ctx) => sendXml(ctx, 200, websites.get(getBucket(ctx.bucket).name)),
     DeleteBucketWebsite: deleteBucketWebsite,
+    PutBucketVersioning: async (ctx) => {
+      versions.putVersioning(getBucket(ctx.bucket).name, (await readSmallBody(ctx.req)).toString('utf8'));
+      sendEmpty(ctx, 200);
+    },
+    GetBucketVersioning: (ctx) => sendXml(ctx, 200, versions.versioningXml(getBucket(ctx.bucket).name)),
+    ListObjectVersions: (ctx) => {
+      const b = getBucket(ctx.bucket);
+      sendXml(ctx, 200, versions.listXml(b.name, ctx.query, (key) => b.objects.get(key), versions.status(b.name) ? [] : b.sorted));
+    },
+    RestoreObject: async (ctx) => sendEmpty(ctx, archive.restore(getObject(getBucket(ctx.bucket), ctx.key), (await readSmallBody(ctx.req)).toString('utf8'))),
+    ...fieldHandlers(),
   };
+
+  /** Tagging and ACL of an object (oss-fields.ts). */
+  function fieldHandlers(): Record<FieldOperation, (ctx: Ctx) => Promise<void>> {
+    const run = (op: FieldOperation) => (ctx: Ctx) =>
+      runFieldOperation(op, {
+        header: (name) => header(ctx.req, name),
+        fields: getObject(getBucket(ctx.bucket), ctx.key).fields,
+        body: () => readSmallBody(ctx.req),
+        xml: (status, body) => sendXml(ctx, status, body),
+        empty: (status) => sendEmpty(ctx, status),
+        ownerId: OWNER_ID,
+        fail: fieldError,
+      });
+    return { PutObjectTagging: run('PutObjectTagging'), GetObjectTagging: run('GetObjectTagging'), DeleteObjectTagging: run('DeleteObjectTagging'), GetObjectACL: run('GetObjectACL'), PutObjectACL: run('PutObjectACL') };
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: Ctx = {
@@ -1414,6 +1495,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     port,
     requests,
     quirks,
+    archive,
     faults: {
       add(rule: FaultRule): FaultHandle {
         const active: ActiveRule = { rule, remaining: rule.times ?? 1, hits: 0 };
@@ -1439,7 +1521,7 @@ export async function startOssServer(opts: OssServerOptions): Promise<OssServer>
     inspect(bucket: string, key: string) {
       const o = buckets.get(bucket)?.objects.get(key);
       if (!o) return undefined;
-      return { size: o.size, etag: o.etag, crc64: o.crc64, contentType: o.contentType, metadata: { ...o.meta }, lastModified: o.lastModified, type: o.type };
+      return { size: o.size, etag: o.etag, crc64: o.crc64, contentType: o.contentType, metadata: { ...o.meta }, lastModified: o.lastModified, type: o.type, fields: structuredClone(o.fields) };
     },
     keys(bucket: string) {
       return [...(buckets.get(bucket)?.sorted ?? [])];

@@ -46,6 +46,8 @@ const TABLE: { argv: string; expect: ParsedArgs }[] = [
   { argv: 'status job.yaml --address t:7233', expect: { command: 'status', options: { job: 'job.yaml', address: 't:7233' } } },
   { argv: 'watch photos --interval 30s', expect: { command: 'watch', options: { job: 'photos', interval: 30_000 } } },
   { argv: 'pause photos', expect: { command: 'pause', options: { job: 'photos' } } },
+  { argv: 'approve photos --json', expect: { command: 'approve', options: { job: 'photos', json: true } } },
+  { argv: 'reject photos', expect: { command: 'reject', options: { job: 'photos' } } },
   { argv: 'resume photos --json', expect: { command: 'resume', options: { job: 'photos', json: true } } },
   {
     argv: 'throttle photos --bandwidth 50MiB/s --objects-per-second 200 --concurrency 16 --tasks 4',
