@@ -23,6 +23,9 @@ import type { ObjectResult } from './transfer';
 export const RESTORE_HANDOFF_MAX = 250;
 
 /** The batch has handed over as many objects as one result carries: it takes no further object. */
+/** Whether the listing puts `o` in an archive class (the only objects archivedHold looks at again). */
+export const listedAsArchived = (batch: Batch, o: ObjectInfo): boolean => !!batch.src.capabilities.archive && !!o.storageClass && ARCHIVE_CLASSES.has(o.storageClass);
+
 export const handoffFull = (batch: Batch): boolean => (batch.checkpoint.restoring?.length ?? 0) >= RESTORE_HANDOFF_MAX;
 
 /**
@@ -30,7 +33,7 @@ export const handoffFull = (batch: Batch): boolean => (batch.checkpoint.restorin
  * else the outcome its policy gives. Throws ArchivedObjectError for `fail`.
  */
 export async function archivedHold(batch: Batch, o: ObjectInfo): Promise<ObjectResult | undefined> {
-  if (!batch.src.capabilities.archive || !o.storageClass || !ARCHIVE_CLASSES.has(o.storageClass)) return undefined;
+  if (!listedAsArchived(batch, o)) return undefined;
   const info = await batch.src.stat(o.key, { signal: batch.signal });
   if (!needsRestore(info)) return undefined;
   return applyPolicy(batch, o, info.storageClass ?? o.storageClass, info);

@@ -20,7 +20,7 @@ import type { Check } from '../common/progress';
 import { ChecksumUnavailableError, ObjectTooLargeError, SizeMismatchError, ThrottledError } from '../common/errors';
 import { retryBounded } from '../common/retry';
 import { copyKeyVersions } from './versions-copy';
-import { archivedAfterRead, archivedHold } from './archive';
+import { archivedAfterRead, archivedHold, listedAsArchived } from './archive';
 import { copyOptionsFor, sourceTags, writeOptionsOf } from './write-options';
 import { compareMetadata } from './metadata-verify';
 
@@ -68,7 +68,9 @@ async function attemptObject(batch: Batch, o: ObjectInfo, dstKey: string, existi
   const decision = overwriteDecision(batch.input.job.overwrite, o, existing, batch.src.capabilities.etagIsMd5, batch.dst.capabilities.etagIsMd5);
   if (decision === 'skipped') return { outcome: 'skipped', checks: await foundInPlace(batch, o, dstKey, existing) };
   if (decision !== 'copy') return { outcome: decision };
-  const held = await archivedHold(batch, o);
+  // Only an archived object waits here: any other goes on to its transfer in this turn, so a large object's parts are
+  // open to the lanes that look next (lanes.ts takeNow).
+  const held = listedAsArchived(batch, o) ? await archivedHold(batch, o) : undefined;
   if (held) return held;
   ferryMetrics.add(FerryMetric.transfersInFlight, 1);
   try {
