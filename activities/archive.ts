@@ -24,7 +24,7 @@ export const RESTORE_HANDOFF_MAX = 250;
 
 /** The batch has handed over as many objects as one result carries: it takes no further object. */
 /** Whether the listing puts `o` in an archive class (the only objects archivedHold looks at again). */
-export const listedAsArchived = (batch: Batch, o: ObjectInfo): boolean => !!batch.src.capabilities.archive && !!o.storageClass && ARCHIVE_CLASSES.has(o.storageClass);
+export const listedAsArchived = (batch: Batch, o: ObjectInfo): o is ObjectInfo & { storageClass: string } => !!batch.src.capabilities.archive && !!o.storageClass && ARCHIVE_CLASSES.has(o.storageClass);
 
 export const handoffFull = (batch: Batch): boolean => (batch.checkpoint.restoring?.length ?? 0) >= RESTORE_HANDOFF_MAX;
 

@@ -109,8 +109,10 @@ interface BenchWorker {
 function compileBenchWorker(): string | undefined {
   const outDir = join(REPO_ROOT, 'dist', 'bench-build');
   const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const flags = ['--outDir', outDir, '--rootDir', REPO_ROOT, '--module', 'commonjs', '--target', 'ES2022', '--moduleResolution', 'node', '--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--types', 'node'];
-  const res = spawnSync(process.execPath, [tsc, join(__dirname, 'worker.ts'), ...flags], { cwd: REPO_ROOT });
+  const flags = ['--outDir', outDir, '--rootDir', REPO_ROOT, '--strict', '--noUncheckedIndexedAccess', '--module', 'commonjs', '--target', 'ES2022', '--moduleResolution', 'node', '--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--types', 'node'];
+  // The project's own declarations (tsconfig.json includes them; a file list given to tsc does not).
+  const declarations = [join(REPO_ROOT, 'storage', 'oss', 'xml2js.d.ts')];
+  const res = spawnSync(process.execPath, [tsc, join(__dirname, 'worker.ts'), ...declarations, ...flags], { cwd: REPO_ROOT });
   const entry = join(outDir, 'bench', 'worker.js');
   if (res.status !== 0 || !existsSync(entry)) {
     log(`could not compile the bench worker (running it under tsx instead): ${res.stdout.toString().slice(0, 1000)}`);
