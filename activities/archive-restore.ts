@@ -13,7 +13,7 @@ import { ArchivedObjectError, isRetryable } from '../common/errors';
 import { emptyCounters } from '../common/progress';
 import { childSignal } from '../common/signals';
 import type { ActivityContext } from './context';
-import { FailureLog, runReportDir } from './failures';
+import { FailureLog, jobReportRoot, runReportDir } from './failures';
 import { TokenBucket } from './throttle';
 import { destinationIndex } from './range';
 import { processObject } from './transfer';
@@ -60,7 +60,7 @@ export async function checkRestored(ctx: ActivityContext, input: CheckRestoredIn
 export async function copyRestored(ctx: ActivityContext, input: CopyRestoredInput): Promise<CopyRestoredResult> {
   const actx = Context.current();
   const abort = childSignal(AbortSignal.any([actx.cancellationSignal, ctx.strayAbort]), 10_000);
-  const runDir = runReportDir(ctx.reportDir, input.job.name, input.runTag);
+  const runDir = runReportDir(jobReportRoot(ctx.reportDir, input.job), input.job.name, input.runTag);
   const failures = new FailureLog(join(runDir, 'restore'), input.waitId.replace(/[^\w.-]+/g, '_'), 'copies', input.round, input.n, input.call);
   await failures.truncateAfter(undefined, () => 0); // a retried attempt redoes every object
   const batch = restoreBatch(ctx, input, failures, abort.signal);

@@ -11,7 +11,7 @@ import type { BatchCheckpoint, BatchInput, BatchResult } from '../common/contrac
 import type { ActivityContext } from './context';
 import { TokenBucket } from './throttle';
 import { comparePositions } from './range';
-import { FailureLog } from './failures';
+import { FailureLog, jobReportRoot } from './failures';
 import { runBatch } from './lanes';
 import { jobSource } from './versions-copy';
 import { recordStaleRows } from './inventory';
@@ -43,7 +43,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
   };
   // Every transfer of the batch listens on this one signal (up to `limits.objects` at once).
   const abort = childSignal(AbortSignal.any([actx.cancellationSignal, ctx.strayAbort]), 10_000);
-  const failures = new FailureLog(ctx.reportDir, input.job.name, input.runTag, input.round, input.n, input.batch);
+  const failures = new FailureLog(jobReportRoot(ctx.reportDir, input.job), input.job.name, input.runTag, input.round, input.n, input.batch);
   if (resumed) await failures.truncateAfter(checkpoint.cursor, (x, y) => comparePositions(src, x, y), checkpoint.doneAfterCursor);
   const batch: Batch = {
     input,
@@ -82,7 +82,7 @@ export async function copyRange(ctx: ActivityContext, input: BatchInput): Promis
     clearInterval(ticker);
     ferryMetrics.add(FerryMetric.batchesInFlight, -1);
     unsubscribe();
-    recordStaleRows(ctx.reportDir, input, src, abort.signal);
+    recordStaleRows(jobReportRoot(ctx.reportDir, input.job), input, src, abort.signal);
     abort.release();
   }
 }

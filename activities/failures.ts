@@ -14,6 +14,14 @@ export interface StoredFailure extends FailureRecord {
   position: string;
 }
 
+/**
+ * Where a job's reports go: its `report.path`, else the worker's report directory. Every file of a run (failures,
+ * version maps, restore copies, stale rows, the report itself) is under this one root, or the report misses them.
+ */
+export function jobReportRoot(workerReportDir: string, job: { report: { path?: string } }): string {
+  return job.report.path ?? workerReportDir;
+}
+
 /** Folder of one job run's report. */
 export function runReportDir(reportDir: string, jobName: string, runTag: string): string {
   return join(reportDir, jobName, runTag.replace(/[:]/g, '-'));

@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { MirrorDiffInput, MirrorDiffResult, MirrorSet } from '../common/contracts';
 import { mirrorDeleteLimit, type JobSpec } from '../common/job';
 import type { ActivityContext } from './context';
-import { runReportDir } from './failures';
+import { jobReportRoot, runReportDir } from './failures';
 import { ABSENT_FROM_SOURCE, chainDigest, requireMirrorable, walkMirror, type WalkPosition } from './mirror-walk';
 import { appendLines, cutAfter, mirrorFiles, writeDeletions, type SetLine } from './mirror-log';
 
@@ -29,7 +29,7 @@ export const emptySet = (): MirrorSet => ({ objects: 0, bytes: 0, digest: '' });
 
 /** The run's report folder (where failures.jsonl and deletions.jsonl go). */
 export function mirrorRunDir(ctx: ActivityContext, job: JobSpec, runTag: string): string {
-  return runReportDir(job.report.path ?? ctx.reportDir, job.name, runTag);
+  return runReportDir(jobReportRoot(ctx.reportDir, job), job.name, runTag);
 }
 
 export async function mirrorDiff(ctx: ActivityContext, input: MirrorDiffInput): Promise<MirrorDiffResult> {

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportInput, ReportResult } from '../common/contracts';
 import type { ActivityContext } from './context';
-import { collectFailures, runReportDir } from './failures';
+import { collectFailures, jobReportRoot, runReportDir } from './failures';
 import { formatBytes, formatDuration } from '../common/units';
 import { emptyVerifiedBy, formatVerifiedBy } from '../common/progress';
 import { reportDeletions } from './mirror-log';
@@ -17,7 +17,7 @@ import { archiveReport } from './archive-report';
 import { writeVersionMap } from './version-map';
 
 export async function writeReport(ctx: ActivityContext, input: ReportInput): Promise<ReportResult> {
-  const reportDir = input.job.report.path ?? ctx.reportDir;
+  const reportDir = jobReportRoot(ctx.reportDir, input.job);
   const dir = runReportDir(reportDir, input.job.name, input.runTag);
   await fsp.mkdir(dir, { recursive: true });
   const archived = await archiveReport(dir);

@@ -70,14 +70,14 @@ after(async () => {
 });
 
 /** `n` objects `<prefix>00`… in `<root>/<prefix>/src`; runs a job of tasks of 10 objects to the empty `dst`. */
-async function runJob(prefix: string, n: number): Promise<{ result: JobResult; keys: string[]; dst: string; seconds: number }> {
+async function runJob(prefix: string, n: number, extra: Record<string, unknown> = {}): Promise<{ result: JobResult; keys: string[]; dst: string; seconds: number }> {
   const src = join(root, prefix, 'src');
   const dst = join(root, prefix, 'dst');
   mkdirSync(src, { recursive: true });
   const keys = Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
   for (const k of keys) writeFileSync(join(src, k), `object ${k}\n`);
   const started = performance.now();
-  const job = { name: `unexpected-${prefix}`, source: { type: 'fs', path: src }, destination: { type: 'fs', path: dst }, retries: 0, tasks: { maxObjects: 10 }, concurrency: { tasks: 2, objects: 4 } };
+  const job = { name: `unexpected-${prefix}`, source: { type: 'fs', path: src }, destination: { type: 'fs', path: dst }, retries: 0, tasks: { maxObjects: 10 }, concurrency: { tasks: 2, objects: 4 }, ...extra };
   const handle = await startJob(await temporal.client(), job);
   // A job that fails carries its result (with the report's path) in the failure's details.
   const result = (await handle.result().catch((e: { cause?: { details?: unknown[] } }) => e.cause?.details?.[0] ?? Promise.reject(e))) as JobResult;
@@ -87,7 +87,10 @@ async function runJob(prefix: string, n: number): Promise<{ result: JobResult; k
 const copiedKeys = (dst: string) => readdirSync(dst).filter((f) => !f.startsWith('.')).sort();
 
 test('a TypeError on one GET is a reported UnexpectedError naming key and operation; a URIError once on LIST is absorbed', { timeout: 120_000 }, async () => {
-  const { result, keys, dst, seconds } = await runJob('a', 20);
+  // The job's own report.path (not the worker's report directory) holds the whole report, failures included.
+  const reports = join(root, 'job-reports');
+  const { result, keys, dst, seconds } = await runJob('a', 20, { report: { path: reports } });
+  assert.ok(result.reportPath!.startsWith(reports), result.reportPath);
   assert.ok(seconds < 45, `the job took ${seconds.toFixed(1)} s`);
   assert.equal(result.status, 'completed-with-failures', JSON.stringify(result));
   assert.equal(result.objects.copied, keys.length - 1, JSON.stringify(result.objects));
