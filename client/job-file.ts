@@ -9,17 +9,22 @@ import { parseJob, type JobMode, type JobSpec } from '../common/job';
 import { InvalidConfigError, errorMessage } from '../common/errors';
 import { UsageError } from './errors';
 
-/** Parses job-file text. `file` names the file in messages. Throws InvalidConfigError with every problem. */
-export function parseJobText(text: string, file: string, override: { mode?: JobMode } = {}): JobSpec {
+/** YAML/JSON text as data; syntax errors with line and column as an InvalidConfigError (`what`: "job file", "price file"). */
+export function parseYamlText(text: string, file: string, what: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     const issues = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
       return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
     });
-    throw new InvalidConfigError(issues, `invalid job file ${file} (YAML/JSON syntax):\n  ${issues.join('\n  ')}`);
+    throw new InvalidConfigError(issues, `invalid ${what} ${file} (YAML/JSON syntax):\n  ${issues.join('\n  ')}`);
   }
-  const data: unknown = doc.toJS();
+  return doc.toJS();
+}
+
+/** Parses job-file text. `file` names the file in messages. Throws InvalidConfigError with every problem. */
+export function parseJobText(text: string, file: string, override: { mode?: JobMode } = {}): JobSpec {
+  const data = parseYamlText(text, file, 'job file');
   const withMode = override.mode && data && typeof data === 'object' && !Array.isArray(data) ? { ...(data as Record<string, unknown>), mode: override.mode } : data;
   try {
     return parseJob(withMode);

@@ -4,10 +4,10 @@
  * UsageError (exit 2).
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { BUILT_IN_PRICES, parsePriceFile, type PriceBook } from '../common/prices';
-import { InvalidConfigError, errorMessage } from '../common/errors';
+import { errorMessage } from '../common/errors';
 import { UsageError } from './errors';
+import { parseYamlText } from './job-file';
 
 /** The built-in price tables, overridden by `path` when given. */
 export function readPriceFile(path: string | undefined): PriceBook {
@@ -18,13 +18,5 @@ export function readPriceFile(path: string | undefined): PriceBook {
   } catch (e) {
     throw new UsageError(`cannot read price file ${path}: ${errorMessage(e)}`, 'plan');
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    const issues = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
-    });
-    throw new InvalidConfigError(issues, `invalid price file ${path} (YAML/JSON syntax):\n  ${issues.join('\n  ')}`);
-  }
-  return parsePriceFile(doc.toJS(), path);
+  return parsePriceFile(parseYamlText(text, path, 'price file'), path);
 }
